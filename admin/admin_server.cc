@@ -1,0 +1,176 @@
+#include "admin/admin_server.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <utility>
+
+namespace strata::admin {
+namespace {
+
+using Poco::Net::HTTPResponse;
+
+bool constantTimeEquals(const std::string& a, const std::string& b) {
+  // Compares every byte of the longer input so the time does not reveal a common prefix.
+  const std::size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
+
+void sendText(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
+              const std::string& contentType, const std::string& body) {
+  response.setStatusAndReason(status);
+  response.setContentType(contentType);
+  response.set("Cache-Control", "no-store");
+  response.setContentLength64(static_cast<std::int64_t>(body.size()));
+  response.send() << body;
+}
+
+void sendJsonError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
+                   const std::string& reason) {
+  sendText(response, status, "application/json", "{\"error\": \"" + reason + "\"}\n");
+}
+
+constexpr char kPage[] = R"(<!doctype html>
+<html><head><meta charset="utf-8"><title>Strata admin</title></head>
+<body><h1>Strata admin</h1>
+<p>The node serves. JSON API: <code>GET /api/stats</code> with
+<code>Authorization: Bearer TOKEN</code>; health: <a href="/healthz">/healthz</a>.</p>
+</body></html>
+)";
+
+class AdminHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  AdminHandler(const std::vector<Token>& tokens, const AdminCallbacks& callbacks)
+      : tokens_(tokens), callbacks_(callbacks) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    const std::string path = request.getURI().substr(0, request.getURI().find('?'));
+    const std::string& method = request.getMethod();
+    if (path == "/healthz") {
+      sendText(response, HTTPResponse::HTTP_OK, "text/plain", "ok\n");
+      return;
+    }
+    if (path == "/" && (method == "GET" || method == "HEAD")) {
+      sendText(response, HTTPResponse::HTTP_OK, "text/html; charset=utf-8", kPage);
+      return;
+    }
+    if (path.rfind("/api/", 0) != 0) {
+      sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "not found");
+      return;
+    }
+    const std::string authorization = request.get("Authorization", "");
+    if (authorization.empty()) {
+      response.set("WWW-Authenticate", "Bearer");
+      sendJsonError(response, HTTPResponse::HTTP_UNAUTHORIZED, "missing bearer token");
+      return;
+    }
+    if (matchToken(tokens_, authorization).empty()) {
+      sendJsonError(response, HTTPResponse::HTTP_FORBIDDEN, "invalid token");
+      return;
+    }
+    if (path == "/api/stats") {
+      if (method != "GET") {
+        response.set("Allow", "GET");
+        sendJsonError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return;
+      }
+      sendText(response, HTTPResponse::HTTP_OK, "application/json", callbacks_.statsJson());
+      return;
+    }
+    sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "no such endpoint");
+  }
+
+ private:
+  const std::vector<Token>& tokens_;
+  const AdminCallbacks& callbacks_;
+};
+
+class AdminHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  AdminHandlerFactory(std::vector<Token> tokens, AdminCallbacks callbacks)
+      : tokens_(std::move(tokens)), callbacks_(std::move(callbacks)) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new AdminHandler(tokens_, callbacks_);
+  }
+
+ private:
+  std::vector<Token> tokens_;
+  AdminCallbacks callbacks_;
+};
+
+}  // namespace
+
+std::string matchToken(const std::vector<Token>& tokens, const std::string& authorization) {
+  static const std::string kScheme = "Bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), authorization.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return "";
+  }
+  const std::string presented = authorization.substr(kScheme.size());
+  std::string matched;
+  for (const auto& token : tokens) {
+    // Every token is compared, so the time does not tell which one matched.
+    if (constantTimeEquals(token.secret, presented) && matched.empty()) matched = token.name;
+  }
+  return matched;
+}
+
+std::unique_ptr<AdminServer> AdminServer::create(const std::string& host, std::uint16_t port,
+                                                 std::vector<Token> tokens,
+                                                 AdminCallbacks callbacks, std::string* error) {
+  std::unique_ptr<AdminServer> server(new AdminServer());
+  try {
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(host, port), true);
+    socket.listen(64);
+    server->port_ = socket.address().port();
+    auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
+    params->setMaxThreads(4);
+    params->setMaxQueued(64);
+    params->setKeepAlive(true);
+    params->setTimeout(Poco::Timespan(10, 0));
+    server->threads_ = std::make_unique<Poco::ThreadPool>("admin", 1, 4);
+    server->server_ = std::make_unique<Poco::Net::HTTPServer>(
+        new AdminHandlerFactory(std::move(tokens), std::move(callbacks)), *server->threads_, socket,
+        params);
+  } catch (const Poco::Exception& e) {
+    *error = "cannot listen on admin address " + host + ":" + std::to_string(port) + ": " +
+             e.displayText();
+    return nullptr;
+  }
+  return server;
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+void AdminServer::start() { server_->start(); }
+
+void AdminServer::stop() {
+  if (server_) {
+    server_->stopAll(true);
+    server_.reset();
+  }
+  if (threads_) threads_->joinAll();
+}
+
+}  // namespace strata::admin

@@ -1,0 +1,55 @@
+#pragma once
+// The admin listener: /healthz, the /api/* JSON API (bearer-token protected) and, in a later
+// issue, the admin page. Knows no other module: it reads node data through callbacks wired by
+// edge/app. Runs on its own POCO HTTPServer with its own small thread pool.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace Poco {
+class ThreadPool;
+namespace Net {
+class HTTPServer;
+class ServerSocket;
+}  // namespace Net
+}  // namespace Poco
+
+namespace strata::admin {
+
+struct Token {
+  std::string name;
+  std::string secret;
+};
+
+struct AdminCallbacks {
+  std::function<std::string()> statsJson;  // The body of GET /api/stats.
+};
+
+// Checks "Authorization: Bearer SECRET" against the tokens in constant time per token.
+// Returns the matching token's name, or "" if none matches.
+std::string matchToken(const std::vector<Token>& tokens, const std::string& authorization);
+
+class AdminServer {
+ public:
+  // Binds at once; `error` says why on failure (nullptr returned).
+  static std::unique_ptr<AdminServer> create(const std::string& host, std::uint16_t port,
+                                             std::vector<Token> tokens, AdminCallbacks callbacks,
+                                             std::string* error);
+  ~AdminServer();
+
+  void start();
+  void stop();
+  std::uint16_t port() const { return port_; }
+
+ private:
+  AdminServer() = default;
+
+  std::uint16_t port_ = 0;
+  std::unique_ptr<Poco::ThreadPool> threads_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
+}  // namespace strata::admin

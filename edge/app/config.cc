@@ -1,0 +1,1087 @@
+#include "edge/app/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "edge/app/units.h"
+
+namespace strata::edge::app {
+namespace {
+
+constexpr std::uint64_t kMinMemoryBytes = 1ull << 20;        // cache.memory >= 1MiB
+constexpr std::uint64_t kMinDiskBytes = 16ull << 20;         // cache.disk.size >= 16MiB
+constexpr std::int64_t kMaxDurationMs = 24ll * 3600 * 1000;  // Every duration <= 1d.
+constexpr int kMaxWeight = 1000;
+constexpr int kMinThreads = 1;
+constexpr int kMaxThreads = 4096;
+constexpr int kMaxIdleConnections = 100000;
+constexpr std::size_t kMaxNodeNameLength = 64;
+
+// Keys later versions will own: accepted by name, rejected as "not supported yet".
+const std::set<std::string, std::less<>> kReservedTopLevel = {"tls", "purge", "security"};
+const std::set<std::string, std::less<>> kReservedPoolKeys = {"health_check", "load_balancing",
+                                                              "retries"};
+const std::set<std::string, std::less<>> kNoReservedKeys;
+
+// ----------------------------------------------------------------------------------------------
+// Text validators shared by the file loader and the command-line overrides. Each returns an
+// empty string when the text is valid, otherwise what is wrong with it.
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isAlnum(char c) { return isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool isValidIpv4(std::string_view s) {
+  std::string text(s);
+  in_addr addr{};
+  return inet_pton(AF_INET, text.c_str(), &addr) == 1;
+}
+
+bool isValidIpv6(std::string_view s) {
+  std::string text(s);
+  in6_addr addr{};
+  return inet_pton(AF_INET6, text.c_str(), &addr) == 1;
+}
+
+// A DNS name (RFC 1123 labels) or a dotted IPv4 address.
+bool isValidHostName(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  if (std::all_of(s.begin(), s.end(), [](char c) { return isDigit(c) || c == '.'; })) {
+    return isValidIpv4(s);  // Looks numeric: must be a real IPv4 address ("1.2.3.256" is not).
+  }
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t end = s.find('.', start);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view label = s.substr(start, end - start);
+    if (label.empty() || label.size() > 63) return false;
+    if (label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!isAlnum(c) && c != '-') return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+std::optional<int> parsePort(std::string_view s) {
+  if (s.empty() || s.size() > 5) return std::nullopt;
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
+  if (ec != std::errc() || ptr != s.data() + s.size() || port < 0 || port > 65535) {
+    return std::nullopt;
+  }
+  return port;
+}
+
+std::string checkListenAddress(std::string_view text) {
+  if (parseHostPort(text)) return {};
+  return "invalid address '" + std::string(text) +
+         "' (expected HOST:PORT, e.g. 0.0.0.0:8080, [::1]:8080 or localhost:8080; port 0-65535)";
+}
+
+std::string checkBackendUrl(std::string_view text) {
+  if (parseBackendUrl(text)) return {};
+  return "invalid backend URL '" + std::string(text) +
+         "' (expected http://HOST[:PORT] or https://HOST[:PORT] without a path, or demo:)";
+}
+
+// Node names appear in Cache-Status and Via headers: an HTTP token without surprises.
+std::string checkNodeName(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > kMaxNodeNameLength) {
+    return "is longer than " + std::to_string(kMaxNodeNameLength) + " characters";
+  }
+  for (char c : name) {
+    if (!isAlnum(c) && c != '.' && c != '_' && c != '-') {
+      return "'" + std::string(name) + "' may only contain letters, digits, '.', '_' and '-'";
+    }
+  }
+  return {};
+}
+
+// Pool and backend names appear in admin URLs (/api/backends/POOL/BACKEND/drain).
+std::string checkObjectName(std::string_view name) {
+  if (name.empty()) return "must not be empty";
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '/' || c == '?' || c == '#' || c == '%' || c == '\\') {
+      return "'" + std::string(name) +
+             "' must not contain spaces, control characters or any of / ? # % \\";
+    }
+  }
+  return {};
+}
+
+std::string formatSize(std::uint64_t bytes) {
+  static constexpr std::pair<std::uint64_t, const char*> kUnits[] = {
+      {1ull << 40, "TiB"}, {1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
+  for (const auto& [factor, unit] : kUnits) {
+    if (bytes >= factor && bytes % factor == 0) return std::to_string(bytes / factor) + unit;
+  }
+  return std::to_string(bytes) + "B";
+}
+
+std::string checkMemory(std::uint64_t bytes) {
+  if (bytes < kMinMemoryBytes) return formatSize(bytes) + " is below the minimum of 1MiB";
+  return {};
+}
+
+std::string checkDisk(std::uint64_t bytes) {
+  if (bytes < kMinDiskBytes) return formatSize(bytes) + " is below the minimum of 16MiB";
+  return {};
+}
+
+const char* kSizeHint = "(use e.g. 512MiB, 10GiB, 64KB or a number of bytes)";
+const char* kDurationHint = "(use e.g. 250ms, 5s, 10m, 1h; a bare number is ambiguous)";
+
+Route defaultRoute(const std::vector<Pool>& pools) {
+  Route route;
+  route.host = "";
+  route.pathPrefix = "/";
+  for (const Pool& pool : pools) route.pools.push_back(pool.name);
+  return route;
+}
+
+// Levenshtein distance, for "did you mean" hints on misspelt keys.
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+const char* typeName(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+// ----------------------------------------------------------------------------------------------
+// The YAML walker. Each section reader fills `config` and reports problems; nothing stops early.
+
+using Keys = std::initializer_list<std::string_view>;
+
+class Loader {
+ public:
+  Loader(const std::string& source, LoadResult& result)
+      : source_(source), config_(result.config), errors_(result.errors) {}
+
+  void load(const YAML::Node& root) {
+    const YAML::Mark top = root.Mark().is_null() ? YAML::Mark() : root.Mark();
+    rootMark_ = top;
+    if (!root.IsNull() && !root.IsMap()) {
+      error(top, "the document must be a map of sections (node, listen, pools, ...), got " +
+                     std::string(typeName(root)));
+      return;
+    }
+    bool sawPools = false;
+    visitMap(root, top, "",
+             {"node", "listen", "admin", "cache", "server", "pools", "routes", "logging"},
+             kReservedTopLevel, [&](const std::string& key, const YAML::Mark& at, const Node& v) {
+               if (key == "node") {
+                 readNode(v, at);
+               } else if (key == "listen") {
+                 readAddress(v, at, "listen", config_.listen);
+               } else if (key == "admin") {
+                 readAdmin(v, at);
+               } else if (key == "cache") {
+                 readCache(v, at);
+               } else if (key == "server") {
+                 readServer(v, at);
+               } else if (key == "pools") {
+                 sawPools = true;
+                 poolsMark_ = at;
+                 readPools(v, at);
+               } else if (key == "routes") {
+                 readRoutes(v, at);
+               } else if (key == "logging") {
+                 readLogging(v, at);
+               }
+             });
+    crossCheck(sawPools);
+  }
+
+ private:
+  using Node = YAML::Node;
+  using FieldFn = std::function<void(const std::string&, const YAML::Mark&, const Node&)>;
+
+  struct RouteRef {
+    std::string name;
+    YAML::Mark mark;
+    std::size_t route;
+  };
+
+  std::string where(const YAML::Mark& mark) const {
+    if (mark.is_null()) return source_;
+    return source_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  }
+
+  void error(const YAML::Mark& mark, std::string message) {
+    errors_.push_back(ConfigError{where(mark), std::move(message)});
+  }
+
+  // Where to point at a value: its own mark, or its key's when the value is empty (yaml-cpp
+  // puts an empty value's mark on the following line).
+  static YAML::Mark markOf(const Node& value, const YAML::Mark& keyMark) {
+    if (value.IsNull() || value.Mark().is_null()) return keyMark;
+    return value.Mark();
+  }
+
+  static std::string join(std::string_view path, std::string_view key) {
+    if (path.empty()) return std::string(key);
+    return std::string(path) + "." + std::string(key);
+  }
+
+  // Walks a map: reports wrong types, duplicate, unknown and reserved keys; calls `field` for
+  // each known key. A null node (a section whose entries are all commented out) is an empty map.
+  bool visitMap(const Node& node, const YAML::Mark& at, const std::string& path, Keys known,
+                const std::set<std::string, std::less<>>& reserved, const FieldFn& field) {
+    if (node.IsNull()) return true;
+    if (!node.IsMap()) {
+      error(markOf(node, at), (path.empty() ? std::string("the document") : path) +
+                                  ": expected a map, got " + typeName(node));
+      return false;
+    }
+    const std::string context = path.empty() ? "at the top level" : "in " + path;
+    std::set<std::string, std::less<>> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const Node keyNode = it->first;  // Copies: yaml-cpp's iterator yields a temporary pair.
+      const Node value = it->second;
+      const YAML::Mark keyMark = keyNode.Mark().is_null() ? at : keyNode.Mark();
+      if (!keyNode.IsScalar()) {
+        error(keyMark, "keys must be plain names " + context + ", got " + typeName(keyNode));
+        continue;
+      }
+      const std::string key = keyNode.Scalar();
+      if (!seen.insert(key).second) {
+        error(keyMark, "duplicate key '" + key + "' " + context);
+        continue;
+      }
+      if (std::find(known.begin(), known.end(), key) != known.end()) {
+        field(key, keyMark, value);
+        continue;
+      }
+      if (reserved.count(key) != 0) {
+        error(keyMark, "key '" + key + "' " + context + " is not supported yet");
+        continue;
+      }
+      std::string message = "unknown key '" + key + "' " + context;
+      std::string_view best;
+      std::size_t bestDistance = 3;
+      for (std::string_view candidate : known) {
+        const std::size_t d = editDistance(key, candidate);
+        if (d < bestDistance) {
+          bestDistance = d;
+          best = candidate;
+        }
+      }
+      if (!best.empty()) message += " (did you mean '" + std::string(best) + "'?)";
+      error(keyMark, message);
+    }
+    return true;
+  }
+
+  bool isList(const Node& node, const YAML::Mark& at, const std::string& path, const char* what) {
+    if (node.IsNull()) return true;  // "pools:" with nothing under it: an empty list.
+    if (node.IsSequence()) return true;
+    error(markOf(node, at), path + ": expected a list of " + what + ", got " + typeName(node));
+    return false;
+  }
+
+  std::optional<std::string> readString(const Node& node, const YAML::Mark& at,
+                                        const std::string& path, const char* what = "a string") {
+    if (!node.IsScalar()) {
+      error(markOf(node, at), path + ": expected " + what + ", got " + typeName(node));
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<std::int64_t> readInt(const Node& node, const YAML::Mark& at,
+                                      const std::string& path, std::int64_t min, std::int64_t max) {
+    const std::string range = std::to_string(min) + ".." + std::to_string(max);
+    auto text = readString(node, at, path, ("an integer in " + range).c_str());
+    if (!text) return std::nullopt;
+    std::int64_t value = 0;
+    const char* end = text->data() + text->size();
+    auto [ptr, ec] = std::from_chars(text->data(), end, value);
+    if (text->empty() || ec != std::errc() || ptr != end) {
+      error(markOf(node, at),
+            path + ": '" + *text + "' is not an integer (expected " + range + ")");
+      return std::nullopt;
+    }
+    if (value < min || value > max) {
+      error(markOf(node, at), path + ": " + *text + " is out of range (expected " + range + ")");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<std::uint64_t> readSize(const Node& node, const YAML::Mark& at,
+                                        const std::string& path) {
+    auto text = readString(node, at, path, "a size such as 256MiB");
+    if (!text) return std::nullopt;
+    auto bytes = parseSize(*text);
+    if (!bytes) {
+      error(markOf(node, at), path + ": invalid size '" + *text + "' " + kSizeHint);
+      return std::nullopt;
+    }
+    return bytes;
+  }
+
+  // A duration in [minMs, kMaxDurationMs].
+  std::optional<std::int64_t> readDuration(const Node& node, const YAML::Mark& at,
+                                           const std::string& path, std::int64_t minMs) {
+    auto text = readString(node, at, path, "a duration such as 5s");
+    if (!text) return std::nullopt;
+    auto ms = parseDuration(*text);
+    if (!ms) {
+      error(markOf(node, at), path + ": invalid duration '" + *text + "' " + kDurationHint);
+      return std::nullopt;
+    }
+    if (*ms < minMs) {
+      error(markOf(node, at),
+            path + ": " + *text + " is too short (minimum " + std::to_string(minMs) + "ms)");
+      return std::nullopt;
+    }
+    if (*ms > kMaxDurationMs) {
+      error(markOf(node, at), path + ": " + *text + " is too long (maximum 1d)");
+      return std::nullopt;
+    }
+    return ms;
+  }
+
+  void readAddress(const Node& node, const YAML::Mark& at, const std::string& path,
+                   std::string& out) {
+    auto text = readString(node, at, path, "an address HOST:PORT");
+    if (!text) return;
+    if (std::string problem = checkListenAddress(*text); !problem.empty()) {
+      error(markOf(node, at), path + ": " + problem);
+      return;
+    }
+    out = *text;
+  }
+
+  void missing(const YAML::Mark& at, const std::string& path, const char* key) {
+    error(at, path + ": missing required key '" + key + "'");
+  }
+
+  // --- sections ---------------------------------------------------------------------------
+
+  void readNode(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "node", {"name"}, kNoReservedKeys,
+             [&](const std::string&, const YAML::Mark& keyMark, const Node& v) {
+               auto name = readString(v, keyMark, "node.name");
+               if (!name) return;
+               if (std::string problem = checkNodeName(*name); !problem.empty()) {
+                 error(markOf(v, keyMark), "node.name: " + problem);
+                 return;
+               }
+               config_.nodeName = *name;
+             });
+  }
+
+  void readAdmin(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "admin", {"listen", "tokens"}, kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               if (key == "listen") {
+                 readAddress(v, keyMark, "admin.listen", config_.adminListen);
+               } else {
+                 readTokens(v, keyMark);
+               }
+             });
+  }
+
+  void readTokens(const Node& node, const YAML::Mark& at) {
+    if (!isList(node, at, "admin.tokens", "{name, token} maps")) return;
+    std::set<std::string> names;
+    std::set<std::string> tokens;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const Node item = node[i];
+      const std::string path = "admin.tokens[" + std::to_string(i) + "]";
+      const YAML::Mark itemMark = markOf(item, at);
+      std::optional<std::string> name;
+      std::optional<std::string> token;
+      bool sawName = false;
+      bool sawToken = false;
+      YAML::Mark nameMark = itemMark;
+      YAML::Mark tokenMark = itemMark;
+      const bool isMap =
+          visitMap(item, itemMark, path, {"name", "token"}, kNoReservedKeys,
+                   [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+                     if (key == "name") {
+                       sawName = true;
+                       name = readString(v, keyMark, path + ".name");
+                       nameMark = markOf(v, keyMark);
+                     } else {
+                       sawToken = true;
+                       token = readString(v, keyMark, path + ".token");
+                       tokenMark = markOf(v, keyMark);
+                     }
+                   });
+      if (!isMap) continue;
+      bool good = true;
+      if (!name) {
+        if (!sawName) missing(itemMark, path, "name");
+        good = false;
+      } else if (name->empty()) {
+        error(nameMark, path + ".name: must not be empty");
+        good = false;
+      } else if (!names.insert(*name).second) {
+        error(nameMark, path + ".name: duplicate token name '" + *name + "'");
+        good = false;
+      }
+      if (!token) {
+        if (!sawToken) missing(itemMark, path, "token");
+        good = false;
+      } else if (token->empty()) {
+        error(tokenMark, path + ".token: must not be empty");
+        good = false;
+      } else if (!tokens.insert(*token).second) {
+        error(tokenMark, path + ".token: the same token is listed twice");
+        good = false;
+      }
+      if (good) config_.adminTokens.push_back(AdminToken{*name, *token});
+    }
+  }
+
+  void readCache(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "cache", {"memory", "max_memory_object", "max_object", "disk"},
+             kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               const std::string path = "cache." + key;
+               if (key == "disk") {
+                 readDisk(v, keyMark);
+                 return;
+               }
+               auto bytes = readSize(v, keyMark, path);
+               if (!bytes) return;
+               const YAML::Mark valueMark = markOf(v, keyMark);
+               if (key == "memory") {
+                 if (std::string problem = checkMemory(*bytes); !problem.empty()) {
+                   error(valueMark, path + ": " + problem);
+                   return;
+                 }
+                 config_.memoryBytes = *bytes;
+                 memoryMark_ = valueMark;
+               } else if (key == "max_memory_object") {
+                 config_.maxMemoryObjectBytes = *bytes;
+                 maxMemoryObjectMark_ = valueMark;
+               } else {
+                 if (*bytes == 0) {
+                   error(valueMark, path + ": must be greater than 0");
+                   return;
+                 }
+                 config_.maxObjectBytes = *bytes;
+               }
+             });
+  }
+
+  void readDisk(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "cache.disk", {"path", "size"}, kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               const YAML::Mark valueMark = markOf(v, keyMark);
+               if (key == "path") {
+                 auto path = readString(v, keyMark, "cache.disk.path", "a directory path");
+                 if (!path) return;
+                 if (path->empty()) {
+                   error(valueMark, "cache.disk.path: must not be empty");
+                   return;
+                 }
+                 config_.cacheDir = *path;
+               } else {
+                 auto bytes = readSize(v, keyMark, "cache.disk.size");
+                 if (!bytes) return;
+                 if (std::string problem = checkDisk(*bytes); !problem.empty()) {
+                   error(valueMark, "cache.disk.size: " + problem);
+                   return;
+                 }
+                 config_.diskBytes = *bytes;
+               }
+             });
+  }
+
+  void readServer(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "server", {"threads", "shutdown_grace", "client_timeout"}, kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               const std::string path = "server." + key;
+               if (key == "threads") {
+                 if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
+                   config_.workerThreads = static_cast<int>(*n);
+                 }
+               } else if (key == "shutdown_grace") {
+                 if (auto ms = readDuration(v, keyMark, path, 0)) config_.shutdownGraceMs = *ms;
+               } else {
+                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.clientTimeoutMs = *ms;
+               }
+             });
+  }
+
+  void readLogging(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "logging", {"level", "access_log"}, kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               if (key == "access_log") {
+                 if (auto file = readString(v, keyMark, "logging.access_log", "a file path")) {
+                   config_.accessLog = *file;
+                 }
+                 return;
+               }
+               auto level = readString(v, keyMark, "logging.level", "a level name");
+               if (!level) return;
+               for (const char* name : kLogLevels) {
+                 if (*level == name) {
+                   config_.logLevel = *level;
+                   return;
+                 }
+               }
+               std::string names;
+               for (const char* name : kLogLevels)
+                 names += std::string(names.empty() ? "" : ", ") + name;
+               error(markOf(v, keyMark), "logging.level: unknown level '" + *level +
+                                             "' (expected one of " + names + ")");
+             });
+  }
+
+  void readPools(const Node& node, const YAML::Mark& at) {
+    if (!isList(node, at, "pools", "pools")) return;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const Node item = node[i];
+      const std::string path = "pools[" + std::to_string(i) + "]";
+      const YAML::Mark itemMark = markOf(item, at);
+      Pool pool;
+      bool good = true;
+      bool sawName = false;
+      bool sawBackends = false;
+      YAML::Mark backendsMark = itemMark;
+      const bool isMap = visitMap(
+          item, itemMark, path,
+          {"name", "backends", "connect_timeout", "read_timeout", "max_idle_connections"},
+          kReservedPoolKeys, [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+            const std::string field = path + "." + key;
+            if (key == "name") {
+              sawName = true;
+              auto name = readString(v, keyMark, field);
+              if (!name) {
+                good = false;
+              } else if (std::string problem = checkObjectName(*name); !problem.empty()) {
+                error(markOf(v, keyMark), field + ": " + problem);
+                good = false;
+              } else if (auto [it, inserted] = poolNames_.emplace(*name, markOf(v, keyMark));
+                         !inserted) {
+                error(markOf(v, keyMark), field + ": duplicate pool name '" + *name +
+                                              "' (first defined at " + where(it->second) + ")");
+                good = false;
+              } else {
+                pool.name = *name;
+              }
+            } else if (key == "backends") {
+              sawBackends = true;
+              backendsMark = keyMark;
+              if (!readBackends(v, keyMark, field, pool)) good = false;
+            } else if (key == "connect_timeout") {
+              if (auto ms = readDuration(v, keyMark, field, 1)) pool.connectTimeoutMs = *ms;
+            } else if (key == "read_timeout") {
+              if (auto ms = readDuration(v, keyMark, field, 1)) pool.readTimeoutMs = *ms;
+            } else {
+              if (auto n = readInt(v, keyMark, field, 0, kMaxIdleConnections)) {
+                pool.maxIdleConnections = static_cast<int>(*n);
+              }
+            }
+          });
+      if (!isMap) continue;
+      if (!sawName) {
+        missing(itemMark, path, "name");
+        good = false;
+      }
+      if (!sawBackends) {
+        missing(itemMark, path, "backends");
+        good = false;
+      } else if (good && pool.backends.empty()) {
+        error(backendsMark, path + ".backends: a pool needs at least one backend");
+        good = false;
+      }
+      if (good) config_.pools.push_back(std::move(pool));
+    }
+  }
+
+  // Returns false when the list itself is unusable; a bad backend is reported and skipped.
+  bool readBackends(const Node& node, const YAML::Mark& at, const std::string& listPath,
+                    Pool& pool) {
+    if (!isList(node, at, listPath, "backends")) return false;
+    std::map<std::string, YAML::Mark> names;
+    bool allGood = true;
+    for (std::size_t j = 0; j < node.size(); ++j) {
+      const Node item = node[j];
+      const std::string path = listPath + "[" + std::to_string(j) + "]";
+      const YAML::Mark itemMark = markOf(item, at);
+      Backend backend;
+      bool good = true;
+      bool sawUrl = false;
+      std::optional<std::string> explicitName;
+      YAML::Mark nameMark = itemMark;
+      const bool isMap = visitMap(
+          item, itemMark, path, {"name", "url", "weight"}, kNoReservedKeys,
+          [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+            const std::string field = path + "." + key;
+            if (key == "url") {
+              sawUrl = true;
+              auto url = readString(v, keyMark, field, "a URL");
+              if (!url) {
+                good = false;
+              } else if (std::string problem = checkBackendUrl(*url); !problem.empty()) {
+                error(markOf(v, keyMark), field + ": " + problem);
+                good = false;
+              } else {
+                backend.url = *url;
+              }
+            } else if (key == "name") {
+              nameMark = markOf(v, keyMark);
+              explicitName = readString(v, keyMark, field);
+              if (!explicitName) {
+                good = false;
+              } else if (std::string problem = checkObjectName(*explicitName); !problem.empty()) {
+                error(nameMark, field + ": " + problem);
+                good = false;
+                explicitName.reset();
+              }
+            } else {
+              if (auto w = readInt(v, keyMark, field, 0, kMaxWeight)) {
+                backend.weight = static_cast<int>(*w);
+              } else {
+                good = false;
+              }
+            }
+          });
+      if (!isMap) {
+        allGood = false;
+        continue;
+      }
+      if (!sawUrl) {
+        missing(itemMark, path, "url");
+        good = false;
+      }
+      if (explicitName) {
+        backend.name = *explicitName;
+      } else if (!backend.url.empty()) {
+        backend.name = parseBackendUrl(backend.url)->hostPort();
+        nameMark = itemMark;
+      }
+      if (!backend.name.empty()) {
+        if (auto [it, inserted] = names.emplace(backend.name, nameMark); !inserted) {
+          error(nameMark, path + ": duplicate backend name '" + backend.name + "' in " + listPath +
+                              " (first at " + where(it->second) +
+                              "; give each backend a distinct 'name')");
+          good = false;
+        }
+      }
+      if (good) {
+        pool.backends.push_back(std::move(backend));
+      } else {
+        allGood = false;
+      }
+    }
+    return allGood;
+  }
+
+  void readRoutes(const Node& node, const YAML::Mark& at) {
+    if (!isList(node, at, "routes", "routes")) return;
+    routesGiven_ = node.size() > 0;
+    std::map<std::pair<std::string, std::string>, YAML::Mark> seen;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const Node item = node[i];
+      const std::string path = "routes[" + std::to_string(i) + "]";
+      const YAML::Mark itemMark = markOf(item, at);
+      Route route;
+      bool good = true;
+      bool sawPools = false;
+      std::vector<RouteRef> refs;
+      const bool isMap = visitMap(
+          item, itemMark, path, {"host", "path_prefix", "pools"}, kNoReservedKeys,
+          [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+            const std::string field = path + "." + key;
+            const YAML::Mark valueMark = markOf(v, keyMark);
+            if (key == "host") {
+              auto host = readString(v, keyMark, field, "a host name");
+              if (!host) {
+                good = false;
+              } else if (std::any_of(host->begin(), host->end(), [](char c) {
+                           const auto u = static_cast<unsigned char>(c);
+                           return u <= 0x20 || u >= 0x7f || c == '/';
+                         })) {
+                error(valueMark, field + ": '" + *host +
+                                     "' is not a host name (no spaces, '/' or control characters)");
+                good = false;
+              } else {
+                route.host = lowercase(*host);
+              }
+            } else if (key == "path_prefix") {
+              auto prefix = readString(v, keyMark, field, "a path prefix");
+              if (!prefix) {
+                good = false;
+              } else if (prefix->empty() || prefix->front() != '/') {
+                error(valueMark, field + ": '" + *prefix + "' must start with '/'");
+                good = false;
+              } else {
+                route.pathPrefix = *prefix;
+              }
+            } else {
+              sawPools = true;
+              if (!isList(v, keyMark, field, "pool names")) {
+                good = false;
+                return;
+              }
+              if (v.size() == 0) {
+                error(valueMark, field + ": a route needs at least one pool");
+                good = false;
+                return;
+              }
+              std::set<std::string> inRoute;
+              for (std::size_t k = 0; k < v.size(); ++k) {
+                const Node name = v[k];
+                const std::string namePath = field + "[" + std::to_string(k) + "]";
+                auto text = readString(name, valueMark, namePath, "a pool name");
+                if (!text) {
+                  good = false;
+                  continue;
+                }
+                const YAML::Mark nameMark = markOf(name, valueMark);
+                if (!inRoute.insert(*text).second) {
+                  error(nameMark, namePath + ": pool '" + *text + "' is listed twice");
+                  good = false;
+                  continue;
+                }
+                route.pools.push_back(*text);
+                refs.push_back(RouteRef{*text, nameMark, i});
+              }
+            }
+          });
+      if (!isMap) continue;
+      if (!sawPools) {
+        missing(itemMark, path, "pools");
+        good = false;
+      }
+      if (auto [it, inserted] = seen.emplace(std::pair(route.host, route.pathPrefix), itemMark);
+          !inserted) {
+        error(itemMark, path + ": duplicate route for host '" + route.host + "' and path_prefix '" +
+                            route.pathPrefix + "' (first at " + where(it->second) + ")");
+        good = false;
+      }
+      for (RouteRef& ref : refs) routeRefs_.push_back(std::move(ref));
+      if (good) config_.routes.push_back(std::move(route));
+    }
+  }
+
+  // Checks that need more than one key.
+  void crossCheck(bool sawPools) {
+    if (poolNames_.empty()) {
+      error(sawPools ? poolsMark_ : rootMark_,
+            "pools: no pools defined (at least one pool with one backend is required)");
+    }
+    for (const RouteRef& ref : routeRefs_) {
+      if (poolNames_.count(ref.name) == 0) {
+        error(ref.mark,
+              "routes[" + std::to_string(ref.route) + "].pools: unknown pool '" + ref.name + "'");
+      }
+    }
+    if (config_.maxMemoryObjectBytes > config_.memoryBytes) {
+      error(maxMemoryObjectMark_.is_null() ? memoryMark_ : maxMemoryObjectMark_,
+            "cache.memory (" + formatSize(config_.memoryBytes) +
+                ") is smaller than cache.max_memory_object (" +
+                formatSize(config_.maxMemoryObjectBytes) + ")");
+    }
+    if (!routesGiven_) {
+      config_.routes.push_back(defaultRoute(config_.pools));
+    }
+  }
+
+  const std::string& source_;
+  Config& config_;
+  std::vector<ConfigError>& errors_;
+  YAML::Mark rootMark_;
+  YAML::Mark poolsMark_;
+  YAML::Mark memoryMark_ = YAML::Mark::null_mark();
+  YAML::Mark maxMemoryObjectMark_ = YAML::Mark::null_mark();
+  std::map<std::string, YAML::Mark> poolNames_;  // Every named pool, valid or not.
+  std::vector<RouteRef> routeRefs_;
+  bool routesGiven_ = false;  // A non-empty `routes` list; otherwise the default route.
+};
+
+// True when `error` is about `path` or something under it ("cache.memory: ...",
+// "unknown key 'x' in pools[0]"); overrides drop such errors as they replace the value.
+bool concerns(const ConfigError& error, std::string_view path) {
+  const std::string& m = error.message;
+  auto boundary = [&](std::size_t at) {
+    return at >= m.size() || m[at] == ':' || m[at] == ' ' || m[at] == '.' || m[at] == '[' ||
+           m[at] == ')';
+  };
+  if (m.compare(0, path.size(), path) == 0 && boundary(path.size())) return true;
+  const std::string inPath = " in " + std::string(path);
+  for (std::size_t at = m.find(inPath); at != std::string::npos; at = m.find(inPath, at + 1)) {
+    if (boundary(at + inPath.size())) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------------------------------
+
+std::optional<HostPort> parseHostPort(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    if (!isValidIpv6(host)) return std::nullopt;
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (!isValidHostName(host)) return std::nullopt;  // Also rejects unbracketed IPv6.
+  }
+  auto number = parsePort(port);
+  if (!number) return std::nullopt;
+  return HostPort{std::string(host), *number};
+}
+
+std::string BackendUrl::hostPort() const {
+  if (demo) return "demo";
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::optional<BackendUrl> parseBackendUrl(std::string_view url) {
+  BackendUrl out;
+  if (url == "demo:") {
+    out.demo = true;
+    return out;
+  }
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") {
+    rest = url.substr(7);
+    out.port = 80;
+  } else if (url.substr(0, 8) == "https://") {
+    rest = url.substr(8);
+    out.tls = true;
+    out.port = 443;
+  } else {
+    return std::nullopt;
+  }
+  if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    if (slash != rest.size() - 1) return std::nullopt;  // Only a bare "/" path is allowed.
+    rest = rest.substr(0, slash);
+  }
+  std::string_view host = rest;
+  if (!rest.empty() && rest.front() == '[') {
+    const std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = rest.substr(1, close - 1);
+    if (!isValidIpv6(host)) return std::nullopt;
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      auto port = parsePort(after.substr(1));
+      if (!port || *port == 0) return std::nullopt;
+      out.port = *port;
+    }
+  } else {
+    if (const std::size_t colon = rest.find(':'); colon != std::string_view::npos) {
+      host = rest.substr(0, colon);
+      auto port = parsePort(rest.substr(colon + 1));
+      if (!port || *port == 0) return std::nullopt;
+      out.port = *port;
+    }
+    if (!isValidHostName(host)) return std::nullopt;  // Also rejects "user@host", "?q".
+  }
+  out.host = std::string(host);
+  return out;
+}
+
+LoadResult loadConfigText(const std::string& yaml, const std::string& sourceName) {
+  LoadResult result;
+  auto fail = [&](const YAML::Mark& mark, const std::string& message) {
+    std::string location = sourceName;
+    if (!mark.is_null()) {
+      location += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+    result.errors.push_back(ConfigError{location, message});
+  };
+  try {
+    const std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
+    if (documents.size() > 1) {
+      fail(documents[1].Mark(), "only one YAML document is allowed");
+    }
+    Loader loader(sourceName, result);
+    loader.load(documents.empty() ? YAML::Node() : documents.front());
+  } catch (const YAML::ParserException& e) {
+    result.config = Config{};
+    result.errors.clear();
+    fail(e.mark, "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    fail(e.mark, "cannot load config: " + e.msg);
+  } catch (const std::exception& e) {
+    fail(YAML::Mark::null_mark(), std::string("cannot load config: ") + e.what());
+  } catch (...) {
+    fail(YAML::Mark::null_mark(), "cannot load config: unexpected error");
+  }
+  return result;
+}
+
+LoadResult loadConfigFile(const std::string& path) {
+  auto unreadable = [&](int err) {
+    LoadResult result;
+    result.errors.push_back(
+        ConfigError{path, std::string("cannot read config file: ") + std::strerror(err)});
+    return result;
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return unreadable(errno);
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return unreadable(err);
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return loadConfigText(text, path);
+}
+
+void applyOverrides(LoadResult& result, const Overrides& overrides) {
+  Config& config = result.config;
+  std::vector<ConfigError> problems;
+  auto given = [](const std::optional<std::string>& value) { return value && !value->empty(); };
+  // The override replaces the file's value: the file's complaints about it no longer apply.
+  auto replaces = [&](std::initializer_list<std::string_view> paths) {
+    std::erase_if(result.errors, [&](const ConfigError& error) {
+      return std::any_of(paths.begin(), paths.end(),
+                         [&](std::string_view path) { return concerns(error, path); });
+    });
+  };
+  auto problem = [&](const char* option, std::string message) {
+    problems.push_back(ConfigError{option, std::move(message)});
+  };
+
+  if (given(overrides.listen)) {
+    replaces({"listen"});
+    if (std::string p = checkListenAddress(*overrides.listen); !p.empty()) {
+      problem("--listen", p);
+    } else {
+      config.listen = *overrides.listen;
+    }
+  }
+  if (given(overrides.adminListen)) {
+    replaces({"admin.listen"});
+    if (std::string p = checkListenAddress(*overrides.adminListen); !p.empty()) {
+      problem("--admin-listen", p);
+    } else {
+      config.adminListen = *overrides.adminListen;
+    }
+  }
+  if (given(overrides.origin)) {
+    replaces({"pools", "routes"});
+    if (std::string p = checkBackendUrl(*overrides.origin); !p.empty()) {
+      problem("--origin", p);
+    } else {
+      Pool pool;
+      pool.name = "origin";
+      Backend backend;
+      backend.url = *overrides.origin;
+      backend.name = parseBackendUrl(backend.url)->hostPort();
+      pool.backends.push_back(std::move(backend));
+      config.pools = {std::move(pool)};
+      config.routes = {defaultRoute(config.pools)};
+    }
+  }
+  if (given(overrides.cacheDir)) {
+    replaces({"cache.disk.path"});
+    config.cacheDir = *overrides.cacheDir;
+  }
+  if (given(overrides.memory)) {
+    replaces({"cache.memory"});
+    auto bytes = parseSize(*overrides.memory);
+    if (!bytes) {
+      problem("--memory", "invalid size '" + *overrides.memory + "' " + kSizeHint);
+    } else if (std::string p = checkMemory(*bytes); !p.empty()) {
+      problem("--memory", p);
+    } else if (config.maxMemoryObjectBytes > *bytes) {
+      problem("--memory", formatSize(*bytes) + " is smaller than cache.max_memory_object (" +
+                              formatSize(config.maxMemoryObjectBytes) + ")");
+    } else {
+      config.memoryBytes = *bytes;
+    }
+  }
+  if (given(overrides.disk)) {
+    replaces({"cache.disk.size"});
+    auto bytes = parseSize(*overrides.disk);
+    if (!bytes) {
+      problem("--disk", "invalid size '" + *overrides.disk + "' " + kSizeHint);
+    } else if (std::string p = checkDisk(*bytes); !p.empty()) {
+      problem("--disk", p);
+    } else {
+      config.diskBytes = *bytes;
+    }
+  }
+  if (given(overrides.name)) {
+    replaces({"node.name"});
+    if (std::string p = checkNodeName(*overrides.name); !p.empty()) {
+      problem("--name", "node name " + p);
+    } else {
+      config.nodeName = *overrides.name;
+    }
+  }
+  for (ConfigError& p : problems) result.errors.push_back(std::move(p));
+}
+
+}  // namespace strata::edge::app

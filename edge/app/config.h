@@ -1,0 +1,117 @@
+#pragma once
+// Strata's configuration: the YAML file (config/strata.yaml), validated strictly, plus
+// command-line overrides. Loading never throws: problems come back as located messages.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata::edge::app {
+
+struct Backend {
+  std::string name;  // Default: "HOST:PORT" of the URL.
+  std::string url;   // "http://host:port" or "https://host:port", or "demo:" for the built-in
+                     // demo origin.
+  int weight = 1;    // Default: 1 (0 takes no traffic).
+};
+
+struct Pool {
+  std::string name;
+  std::vector<Backend> backends;
+  std::int64_t connectTimeoutMs = 2000;  // Default: 2s
+  std::int64_t readTimeoutMs = 30000;    // Default: 30s (first byte and between bytes)
+  int maxIdleConnections = 64;           // Default: 64 kept-alive connections per backend
+};
+
+struct Route {
+  std::string host;                // Default: "" (any host). Exact match, case-insensitive.
+  std::string pathPrefix = "/";    // Default: "/"
+  std::vector<std::string> pools;  // Failover order; names from `pools`.
+};
+
+struct AdminToken {
+  std::string name;
+  std::string token;
+};
+
+struct Config {
+  std::string nodeName = "strata";                  // node.name. Default: "strata"
+  std::string listen = "0.0.0.0:8080";              // listen
+  std::string adminListen = "127.0.0.1:9090";       // admin.listen
+  std::vector<AdminToken> adminTokens;              // admin.tokens
+  std::uint64_t memoryBytes = 256ull << 20;         // cache.memory. Default: 256MiB
+  std::uint64_t maxMemoryObjectBytes = 8ull << 20;  // cache.max_memory_object. Default: 8MiB
+  std::string cacheDir = "/var/cache/strata";       // cache.disk.path
+  std::uint64_t diskBytes = 10ull << 30;            // cache.disk.size. Default: 10GiB
+  std::uint64_t maxObjectBytes = 1ull << 30;        // cache.max_object. Default: 1GiB
+  std::vector<Pool> pools;                          // pools
+  std::vector<Route> routes;                        // routes
+  int workerThreads = 256;                          // server.threads. Default: 256
+  std::int64_t shutdownGraceMs = 10000;             // server.shutdown_grace. Default: 10s
+  std::int64_t clientTimeoutMs = 60000;             // server.client_timeout. Default: 60s
+  std::string logLevel = "information";             // logging.level
+  std::string accessLog;                            // logging.access_log. Default: "" (off)
+};
+
+// One problem found while loading, with its location ("FILE:LINE:COL" or "--option").
+struct ConfigError {
+  std::string location;
+  std::string message;
+  std::string toString() const { return location + ": " + message; }
+};
+
+struct LoadResult {
+  Config config;
+  std::vector<ConfigError> errors;  // Empty when the config is valid.
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses and validates YAML text. `sourceName` prefixes locations. Unknown keys, wrong types,
+// bad sizes/durations/addresses/URLs, duplicate pool names, routes naming unknown pools and a
+// config without any pool are errors. When no route is given, one route "/" -> every pool in
+// file order is implied.
+LoadResult loadConfigText(const std::string& yaml, const std::string& sourceName);
+// Reads and parses a file; an unreadable file is one error.
+LoadResult loadConfigFile(const std::string& path);
+
+// Command-line overrides (PRODUCT.md). An empty/absent field leaves the file's value.
+struct Overrides {
+  std::optional<std::string> listen;
+  std::optional<std::string> adminListen;
+  std::optional<std::string> origin;  // Replaces pools and routes with one pool "origin".
+  std::optional<std::string> cacheDir;
+  std::optional<std::string> memory;  // Size text, e.g. "64MiB".
+  std::optional<std::string> disk;
+  std::optional<std::string> name;
+};
+// Applies overrides and re-validates what they touch; errors name the option.
+void applyOverrides(LoadResult& result, const Overrides& overrides);
+
+// Helpers shared with the server and origin code (added with the loader).
+
+// "HOST:PORT" where HOST is an IPv4 address, a bracketed IPv6 address ("[::1]:8080") or a DNS
+// name, and PORT is 0..65535 (0: an ephemeral port). `host` has no brackets.
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+std::optional<HostPort> parseHostPort(std::string_view text);
+
+// A backend URL: "http://HOST[:PORT][/]", "https://HOST[:PORT][/]" (HOST as in HostPort; the
+// port defaults to 80/443) or "demo:" (the built-in demo origin: `demo` true, other fields empty).
+struct BackendUrl {
+  bool demo = false;
+  bool tls = false;  // https
+  std::string host;  // No brackets for IPv6.
+  int port = 0;
+  std::string hostPort() const;  // "host:port", "[v6]:port", or "demo".
+};
+std::optional<BackendUrl> parseBackendUrl(std::string_view url);
+
+// POCO's logger level names, least to most verbose.
+inline constexpr const char* kLogLevels[] = {
+    "none", "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"};
+
+}  // namespace strata::edge::app

@@ -1,0 +1,317 @@
+#include "edge/app/node.h"
+
+#include <Poco/Exception.h>
+#include <Poco/File.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "admin/admin_server.h"
+#include "edge/origin/demo_origin.h"
+#include "edge/origin/http_backend.h"
+#include "edge/origin/origin_router.h"
+#include "edge/pipeline/proxy_pipeline.h"
+#include "edge/server/proxy_handler.h"
+#include "storage/memory_tier.h"
+#include "storage/rocksdb_tier.h"
+#include "storage/tiered_cache.h"
+
+namespace strata::edge::app {
+namespace {
+
+Poco::Logger& logger() { return Poco::Logger::get("strata.node"); }
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "HOST:PORT", "[V6]:PORT" -> host and port. The config loader has validated the syntax.
+bool splitHostPort(const std::string& address, std::string* host, std::uint16_t* port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = address.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  int value = std::atoi(address.c_str() + colon + 1);
+  if (value < 0 || value > 65535) return false;
+  *port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+// "http://host:port[/]" -> host and port (80/443 by default).
+bool splitUrl(const std::string& url, std::string* host, std::uint16_t* port) {
+  std::string rest;
+  std::uint16_t defaultPort = 80;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    defaultPort = 443;
+  } else {
+    return false;
+  }
+  rest = rest.substr(0, rest.find('/'));
+  auto bracket = rest.find(']');
+  auto colon = rest.rfind(':');
+  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+    return splitHostPort(rest, host, port);
+  }
+  *host = rest;
+  if (host->size() >= 2 && host->front() == '[') *host = host->substr(1, host->size() - 2);
+  *port = defaultPort;
+  return true;
+}
+
+std::string randomToken() {
+  std::random_device device;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (int i = 0; i < 32; ++i) token += kHex[device() % 16];
+  return token;
+}
+
+}  // namespace
+
+struct Node::Impl {
+  Config config;
+  std::int64_t startedAt = unixNow();
+  std::vector<admin::Token> tokens;
+  pipeline::Stats stats;
+  std::unique_ptr<storage::MemoryTier> memory;
+  std::unique_ptr<storage::RocksDbTier> disk;
+  std::unique_ptr<storage::TieredCache> cache;
+  std::unique_ptr<origin::OriginRouter> router;
+  std::unique_ptr<pipeline::ProxyPipeline> pipeline;
+  std::unique_ptr<Poco::ThreadPool> proxyThreads;
+  std::unique_ptr<Poco::Net::HTTPServer> proxyServer;
+  std::uint16_t proxyPort = 0;
+  std::unique_ptr<admin::AdminServer> adminServer;
+  bool stopped = false;
+
+  bool buildOrigins(std::string* error);
+  bool bindProxy(std::string* error);
+};
+
+bool Node::Impl::buildOrigins(std::string* error) {
+  std::vector<std::unique_ptr<origin::OriginPool>> pools;
+  for (const auto& poolConfig : config.pools) {
+    std::vector<std::unique_ptr<origin::Origin>> backends;
+    for (const auto& b : poolConfig.backends) {
+      if (b.url == "demo:") {
+        backends.push_back(std::make_unique<origin::DemoOrigin>());
+        continue;
+      }
+      if (b.url.rfind("https://", 0) == 0) {
+        *error = "backend " + b.url + ": https:// origins are not supported yet";
+        return false;
+      }
+      origin::HttpBackendOptions options;
+      options.name = b.name;
+      if (!splitUrl(b.url, &options.host, &options.port)) {
+        *error = "backend " + b.url + ": not an http:// URL";
+        return false;
+      }
+      options.connectTimeoutMs = poolConfig.connectTimeoutMs;
+      options.readTimeoutMs = poolConfig.readTimeoutMs;
+      options.maxIdleConnections = poolConfig.maxIdleConnections;
+      backends.push_back(std::make_unique<origin::HttpBackend>(std::move(options)));
+    }
+    pools.push_back(std::make_unique<origin::OriginPool>(poolConfig.name, std::move(backends)));
+  }
+  std::vector<origin::RouteSpec> routes;
+  for (const auto& r : config.routes) {
+    origin::RouteSpec spec{r.host, r.pathPrefix, {}};
+    for (const auto& name : r.pools) {
+      for (auto& pool : pools) {
+        if (pool->name() == name) spec.pools.push_back(pool.get());
+      }
+    }
+    routes.push_back(std::move(spec));
+  }
+  router = std::make_unique<origin::OriginRouter>(std::move(pools), std::move(routes));
+  return true;
+}
+
+bool Node::Impl::bindProxy(std::string* error) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!splitHostPort(config.listen, &host, &port)) {
+    *error = "invalid listen address " + config.listen;
+    return false;
+  }
+  try {
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(host, port), true);
+    socket.listen(1024);
+    proxyPort = socket.address().port();
+    auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
+    params->setMaxThreads(config.workerThreads);
+    params->setMaxQueued(config.workerThreads * 4);
+    params->setKeepAlive(true);
+    params->setMaxKeepAliveRequests(0);
+    params->setKeepAliveTimeout(Poco::Timespan(15, 0));
+    params->setTimeout(Poco::Timespan(config.clientTimeoutMs * 1000));
+    proxyThreads = std::make_unique<Poco::ThreadPool>("proxy", std::min(16, config.workerThreads),
+                                                      config.workerThreads);
+    proxyServer = std::make_unique<Poco::Net::HTTPServer>(
+        new server::ProxyHandlerFactory(*pipeline), *proxyThreads, socket, params);
+  } catch (const Poco::Exception& e) {
+    *error = "cannot listen on " + config.listen + ": " + e.displayText();
+    return false;
+  }
+  return true;
+}
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Node::~Node() { stop(); }
+
+std::unique_ptr<Node> Node::create(const Config& config, std::string* error) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+
+  for (const auto& t : config.adminTokens) impl->tokens.push_back({t.name, t.token});
+  if (const char* env = std::getenv("STRATA_ADMIN_TOKEN"); env && *env) {
+    impl->tokens.push_back({"env", env});
+  }
+  if (impl->tokens.empty()) impl->tokens.push_back({"generated", randomToken()});
+
+  try {
+    Poco::File(config.cacheDir).createDirectories();
+  } catch (const Poco::Exception& e) {
+    *error = "cannot create cache dir " + config.cacheDir + ": " + e.displayText();
+    return nullptr;
+  }
+  storage::RocksDbTier::Options diskOptions;
+  diskOptions.path = config.cacheDir;
+  diskOptions.capacityBytes = config.diskBytes;
+  std::string storeError;
+  impl->disk = storage::RocksDbTier::open(diskOptions, &storeError);
+  if (!impl->disk) {
+    *error = storeError;
+    return nullptr;
+  }
+  impl->memory =
+      std::make_unique<storage::MemoryTier>(config.memoryBytes, config.maxMemoryObjectBytes);
+  impl->cache = std::make_unique<storage::TieredCache>(*impl->memory, *impl->disk);
+
+  if (!impl->buildOrigins(error)) return nullptr;
+  pipeline::PipelineOptions pipelineOptions;
+  pipelineOptions.nodeName = config.nodeName;
+  pipelineOptions.maxObjectBytes = config.maxObjectBytes;
+  impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(pipelineOptions, *impl->cache,
+                                                             *impl->router, impl->stats, unixNow);
+  if (!impl->bindProxy(error)) return nullptr;
+
+  std::string adminHost;
+  std::uint16_t adminPort = 0;
+  if (!splitHostPort(config.adminListen, &adminHost, &adminPort)) {
+    *error = "invalid admin listen address " + config.adminListen;
+    return nullptr;
+  }
+  Impl* raw = impl.get();
+  admin::AdminCallbacks callbacks;
+  callbacks.statsJson = [raw] { return Node::statsJsonOf(*raw); };
+  impl->adminServer =
+      admin::AdminServer::create(adminHost, adminPort, impl->tokens, std::move(callbacks), error);
+  if (!impl->adminServer) return nullptr;
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+void Node::start() {
+  if (impl_->tokens.front().name == "generated") {
+    logger().notice(
+        "event=admin_token_generated token=%s hint=\"set STRATA_ADMIN_TOKEN or "
+        "admin.tokens to choose one\"",
+        impl_->tokens.front().secret);
+  }
+  impl_->proxyServer->start();
+  impl_->adminServer->start();
+  logger().information("event=started name=%s proxy_port=%hu admin_port=%hu cache_dir=%s",
+                       impl_->config.nodeName, impl_->proxyPort, impl_->adminServer->port(),
+                       impl_->config.cacheDir);
+}
+
+void Node::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  // Stop accepting, then let in-flight requests finish within the grace period.
+  impl_->proxyServer->stop();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->config.shutdownGraceMs);
+  while (impl_->stats.inFlight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  impl_->proxyServer->stopAll(true);
+  impl_->proxyThreads->joinAll();
+  impl_->adminServer->stop();
+  impl_->pipeline.reset();
+  impl_->router.reset();
+  impl_->cache.reset();
+  impl_->memory.reset();
+  impl_->disk.reset();  // Closes RocksDB cleanly.
+  logger().information("event=stopped name=%s", impl_->config.nodeName);
+}
+
+std::uint16_t Node::proxyPort() const { return impl_->proxyPort; }
+std::uint16_t Node::adminPort() const { return impl_->adminServer->port(); }
+const std::string& Node::firstAdminToken() const { return impl_->tokens.front().secret; }
+const pipeline::Stats& Node::stats() const { return impl_->stats; }
+std::string Node::statsJson() const { return statsJsonOf(*impl_); }
+
+std::string Node::statsJsonOf(const Impl& impl) {
+  const auto& s = impl.stats;
+  auto get = [](const auto& counter) { return static_cast<Poco::UInt64>(counter.load()); };
+  Poco::JSON::Object root(Poco::JSON_PRESERVE_KEY_ORDER);
+  root.set("node", impl.config.nodeName);
+  root.set("uptime_seconds", static_cast<Poco::Int64>(unixNow() - impl.startedAt));
+  root.set("requests", get(s.requests));
+  root.set("hits", get(s.hits));
+  root.set("misses", get(s.misses));
+  root.set("stale", get(s.stale));
+  root.set("bypass", get(s.bypass));
+  root.set("stored", get(s.stored));
+  root.set("store_failures", get(s.storeFailures));
+  root.set("origin_fetches", get(s.originFetches));
+  root.set("origin_errors", get(s.originErrors));
+  root.set("client_aborts", get(s.clientAborts));
+  root.set("loops", get(s.loops));
+  root.set("corrupt_bodies", get(s.corruptBodies));
+  root.set("bytes_to_clients", get(s.bytesToClients));
+  root.set("bytes_from_origin", get(s.bytesFromOrigin));
+  root.set("in_flight", static_cast<Poco::Int64>(s.inFlight.load()));
+  const std::uint64_t lookups = s.hits.load() + s.misses.load() + s.stale.load();
+  root.set("hit_ratio", lookups ? static_cast<double>(s.hits.load()) / lookups : 0.0);
+  auto tier = [](const storage::StoreStats& t) {
+    Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+    o.set("entries", static_cast<Poco::UInt64>(t.entries));
+    o.set("bytes", static_cast<Poco::UInt64>(t.bytes));
+    o.set("capacity_bytes", static_cast<Poco::UInt64>(t.capacityBytes));
+    o.set("hits", static_cast<Poco::UInt64>(t.hits));
+    o.set("misses", static_cast<Poco::UInt64>(t.misses));
+    o.set("evictions", static_cast<Poco::UInt64>(t.evictions));
+    o.set("dropped_writes", static_cast<Poco::UInt64>(t.droppedWrites));
+    o.set("corrupt_entries", static_cast<Poco::UInt64>(t.corruptEntries));
+    return o;
+  };
+  if (impl.memory) root.set("memory", tier(impl.memory->stats()));
+  if (impl.disk) root.set("disk", tier(impl.disk->stats()));
+  std::ostringstream out;
+  root.stringify(out);
+  return out.str();
+}
+
+}  // namespace strata::edge::app

@@ -1,0 +1,48 @@
+#pragma once
+// An ordered list of HTTP header fields with case-insensitive name lookup.
+// Socket-free vocabulary shared by the policy module and the pipeline.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace strata::edge::http {
+
+bool iequals(std::string_view a, std::string_view b);
+
+class HeaderList {
+ public:
+  using Field = std::pair<std::string, std::string>;
+
+  HeaderList() = default;
+  explicit HeaderList(std::vector<Field> fields) : fields_(std::move(fields)) {}
+
+  void add(std::string name, std::string value) {
+    fields_.emplace_back(std::move(name), std::move(value));
+  }
+  // Removes every field called `name`, then adds one.
+  void set(std::string name, std::string value);
+  // Removes every field called `name`. Returns how many were removed.
+  std::size_t remove(std::string_view name);
+
+  bool has(std::string_view name) const;
+  // The first field called `name`.
+  std::optional<std::string_view> get(std::string_view name) const;
+  // Every field line called `name`, in order.
+  std::vector<std::string_view> getAll(std::string_view name) const;
+  // All field lines called `name` joined with ", " (RFC 9110 §5.3), or nullopt if there are none.
+  std::optional<std::string> combined(std::string_view name) const;
+  // How many field lines are called `name`.
+  std::size_t count(std::string_view name) const;
+
+  const std::vector<Field>& fields() const { return fields_; }
+  std::vector<Field>& fields() { return fields_; }
+  bool empty() const { return fields_.empty(); }
+
+ private:
+  std::vector<Field> fields_;
+};
+
+}  // namespace strata::edge::http

@@ -1,0 +1,185 @@
+#include "edge/origin/http_backend.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/StreamCopier.h>
+
+#include <utility>
+
+namespace strata::edge::origin {
+
+const char* toString(FetchFailure f) {
+  switch (f) {
+    case FetchFailure::kNone:
+      return "none";
+    case FetchFailure::kConnect:
+      return "connect";
+    case FetchFailure::kSend:
+      return "send";
+    case FetchFailure::kReceive:
+      return "receive";
+  }
+  return "unknown";
+}
+
+namespace {
+
+class HttpOriginResponse : public OriginResponse {
+ public:
+  HttpOriginResponse(HttpBackend* backend, std::unique_ptr<Poco::Net::HTTPClientSession> session,
+                     const Poco::Net::HTTPResponse& head, std::istream* body)
+      : backend_(backend), session_(std::move(session)), body_(body) {
+    status_ = static_cast<int>(head.getStatus());
+    reason_ = head.getReason();
+    for (const auto& [name, value] : head) headers_.add(name, value);
+    contentLength_ = head.hasContentLength() ? head.getContentLength64() : -1;
+    keepAlive_ = head.getKeepAlive();
+  }
+
+  ~HttpOriginResponse() override {
+    // A connection goes back to the pool only when its response was read to the end.
+    if (finished_ && keepAlive_ && session_) backend_->release(std::move(session_));
+  }
+
+  int status() const override { return status_; }
+  const std::string& reason() const override { return reason_; }
+  const http::HeaderList& headers() const override { return headers_; }
+  std::int64_t contentLength() const override { return contentLength_; }
+  const std::string& error() const override { return error_; }
+
+  std::int64_t read(char* buffer, std::size_t size) override {
+    if (failed_) return -1;
+    if (finished_) return 0;
+    try {
+      body_->read(buffer, static_cast<std::streamsize>(size));
+      std::int64_t n = body_->gcount();
+      received_ += n;
+      if (n > 0) return n;
+      if (contentLength_ >= 0 && received_ < contentLength_) {
+        return fail("origin closed the connection after " + std::to_string(received_) + " of " +
+                    std::to_string(contentLength_) + " body bytes");
+      }
+      if (body_->bad()) return fail("origin body stream failed");
+      finished_ = true;
+      return 0;
+    } catch (const Poco::TimeoutException&) {
+      return fail("timed out reading the origin body");
+    } catch (const Poco::Exception& e) {
+      return fail("origin body: " + e.displayText());
+    } catch (const std::exception& e) {
+      return fail(std::string("origin body: ") + e.what());
+    }
+  }
+
+ private:
+  std::int64_t fail(std::string why) {
+    failed_ = true;
+    error_ = std::move(why);
+    session_.reset();
+    return -1;
+  }
+
+  HttpBackend* backend_;
+  std::unique_ptr<Poco::Net::HTTPClientSession> session_;
+  std::istream* body_;
+  int status_ = 0;
+  std::string reason_;
+  http::HeaderList headers_;
+  std::int64_t contentLength_ = -1;
+  std::int64_t received_ = 0;
+  bool keepAlive_ = false;
+  bool finished_ = false;
+  bool failed_ = false;
+  std::string error_;
+};
+
+}  // namespace
+
+HttpBackend::HttpBackend(HttpBackendOptions options) : options_(std::move(options)) {}
+
+HttpBackend::~HttpBackend() = default;
+
+std::unique_ptr<Poco::Net::HTTPClientSession> HttpBackend::acquire(bool allowReuse, bool* reused) {
+  if (allowReuse) {
+    std::lock_guard lock(mutex_);
+    while (!idle_.empty()) {
+      auto session = std::move(idle_.back());
+      idle_.pop_back();
+      if (session->connected()) {
+        *reused = true;
+        return session;
+      }
+    }
+  }
+  *reused = false;
+  auto session = std::make_unique<Poco::Net::HTTPClientSession>(options_.host, options_.port);
+  session->setKeepAlive(true);
+  session->setTimeout(Poco::Timespan(options_.connectTimeoutMs * 1000),
+                      Poco::Timespan(options_.readTimeoutMs * 1000),
+                      Poco::Timespan(options_.readTimeoutMs * 1000));
+  return session;
+}
+
+void HttpBackend::release(std::unique_ptr<Poco::Net::HTTPClientSession> session) {
+  std::lock_guard lock(mutex_);
+  if (static_cast<int>(idle_.size()) < options_.maxIdleConnections) {
+    idle_.push_back(std::move(session));
+  }
+}
+
+std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
+                                                   FetchFailure* failure, std::string* error) {
+  counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  // A kept-alive connection may have been closed by the origin while idle; such a failure shows
+  // before any response byte, so a request whose body was not consumed is retried once on a new
+  // connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool reused = false;
+    auto session = acquire(attempt == 0, &reused);
+    Poco::Net::HTTPRequest head(request.method, request.target, Poco::Net::HTTPMessage::HTTP_1_1);
+    for (const auto& [name, value] : request.headers.fields()) head.add(name, value);
+    if (request.body) {
+      if (request.contentLength >= 0) {
+        head.setContentLength64(request.contentLength);
+      } else {
+        head.setChunkedTransferEncoding(true);
+      }
+    }
+    head.setKeepAlive(true);
+    FetchFailure stage = FetchFailure::kSend;
+    bool bodyTouched = false;
+    try {
+      if (!reused) stage = FetchFailure::kConnect;
+      std::ostream& out = session->sendRequest(head);
+      stage = FetchFailure::kSend;
+      if (request.body) {
+        bodyTouched = true;
+        Poco::StreamCopier::copyStream64(*request.body, out);
+      }
+      out.flush();
+      if (!out) throw Poco::Net::NetException("sending the request failed");
+      stage = FetchFailure::kReceive;
+      Poco::Net::HTTPResponse responseHead;
+      std::istream& in = session->receiveResponse(responseHead);
+      (reused ? counters_.reusedConnections : counters_.newConnections)
+          .fetch_add(1, std::memory_order_relaxed);
+      return std::make_unique<HttpOriginResponse>(this, std::move(session), responseHead, &in);
+    } catch (const Poco::Exception& e) {
+      if (reused && !bodyTouched) continue;
+      *failure = stage;
+      *error = options_.name + ": " + e.displayText();
+    } catch (const std::exception& e) {
+      if (reused && !bodyTouched) continue;
+      *failure = stage;
+      *error = options_.name + ": " + e.what();
+    }
+    break;
+  }
+  counters_.failures.fetch_add(1, std::memory_order_relaxed);
+  return nullptr;
+}
+
+}  // namespace strata::edge::origin

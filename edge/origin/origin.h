@@ -1,0 +1,53 @@
+#pragma once
+// The origin seam: something that answers an HTTP request with a streamed response. Implemented
+// by HttpBackend (a real origin over HTTP, with keep-alive connection reuse) and DemoOrigin (the
+// built-in demo site). Socket-free callers (the pipeline) see only this interface.
+//
+// Errors are values: fetch() never throws; a failure comes back as nullptr plus a reason.
+
+#include <cstdint>
+#include <istream>
+#include <memory>
+#include <string>
+
+#include "edge/http/header_list.h"
+
+namespace strata::edge::origin {
+
+struct OriginRequest {
+  std::string method;
+  std::string target;               // Origin-form: path and query.
+  http::HeaderList headers;         // Already cleaned of hop-by-hop fields; includes Host.
+  std::istream* body = nullptr;     // Request body, or nullptr when there is none.
+  std::int64_t contentLength = -1;  // Body length, or -1 when unknown (sent chunked).
+};
+
+// A response being received. Not thread-safe; owned by one request.
+class OriginResponse {
+ public:
+  virtual ~OriginResponse() = default;
+  virtual int status() const = 0;
+  virtual const std::string& reason() const = 0;
+  virtual const http::HeaderList& headers() const = 0;  // Raw, including hop-by-hop fields.
+  // Body length from Content-Length, or -1 when it is delimited otherwise.
+  virtual std::int64_t contentLength() const = 0;
+  // Reads up to `size` body bytes. Returns the count, 0 at the end of the body, -1 on an error
+  // (reset, timeout, truncated body); error() then says why.
+  virtual std::int64_t read(char* buffer, std::size_t size) = 0;
+  virtual const std::string& error() const = 0;
+};
+
+enum class FetchFailure { kNone, kConnect, kSend, kReceive };
+const char* toString(FetchFailure f);
+
+class Origin {
+ public:
+  virtual ~Origin() = default;
+  virtual const std::string& name() const = 0;
+  // Sends the request and returns once the response head has arrived, or nullptr on failure
+  // with `failure` and `error` set. Safe to call from many threads at once.
+  virtual std::unique_ptr<OriginResponse> fetch(const OriginRequest& request, FetchFailure* failure,
+                                                std::string* error) = 0;
+};
+
+}  // namespace strata::edge::origin

@@ -1,0 +1,70 @@
+#include "edge/pipeline/forwarding.h"
+
+#include <array>
+#include <vector>
+
+namespace strata::edge::pipeline {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Splits a comma-separated list, dropping empty elements.
+std::vector<std::string_view> splitList(std::string_view value) {
+  std::vector<std::string_view> out;
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    auto item = trim(value.substr(0, comma));
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+void stripHopByHop(http::HeaderList& headers) {
+  std::vector<std::string> named;
+  for (auto value : headers.getAll("Connection")) {
+    for (auto token : splitList(value)) named.emplace_back(token);
+  }
+  static constexpr std::array<std::string_view, 7> kHopByHop = {
+      "Connection", "Keep-Alive",        "Proxy-Connection", "TE",
+      "Trailer",    "Transfer-Encoding", "Upgrade"};
+  for (auto name : kHopByHop) headers.remove(name);
+  for (const auto& name : named) headers.remove(name);
+}
+
+void appendVia(http::HeaderList& headers, const std::string& nodeName) {
+  headers.add("Via", "1.1 " + nodeName);
+}
+
+bool viaContains(const http::HeaderList& headers, std::string_view nodeName) {
+  for (auto value : headers.getAll("Via")) {
+    for (auto entry : splitList(value)) {
+      // entry = received-protocol RWS received-by [ RWS comment ]
+      auto space = entry.find_first_of(" \t");
+      if (space == std::string_view::npos) continue;
+      auto rest = trim(entry.substr(space));
+      auto receivedBy = rest.substr(0, rest.find_first_of(" \t"));
+      if (receivedBy == nodeName) return true;
+    }
+  }
+  return false;
+}
+
+void addForwardedFor(http::HeaderList& headers, const std::string& clientAddress,
+                     const std::string& scheme) {
+  if (auto existing = headers.combined("X-Forwarded-For")) {
+    headers.set("X-Forwarded-For", *existing + ", " + clientAddress);
+  } else {
+    headers.add("X-Forwarded-For", clientAddress);
+  }
+  headers.set("X-Forwarded-Proto", scheme);
+}
+
+}  // namespace strata::edge::pipeline

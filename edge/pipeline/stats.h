@@ -1,0 +1,35 @@
+#pragma once
+// Request-path counters. Relaxed atomics: each counter is exact, but a snapshot read while
+// traffic flows is not a single consistent cut.
+
+#include <atomic>
+#include <cstdint>
+
+namespace strata::edge::pipeline {
+
+struct Stats {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> hits{0};
+  std::atomic<std::uint64_t> misses{0};
+  std::atomic<std::uint64_t> stale{0};
+  std::atomic<std::uint64_t> bypass{0};
+  std::atomic<std::uint64_t> stored{0};
+  std::atomic<std::uint64_t> storeFailures{0};
+  std::atomic<std::uint64_t> originFetches{0};
+  std::atomic<std::uint64_t> originErrors{0};
+  std::atomic<std::uint64_t> clientAborts{0};
+  std::atomic<std::uint64_t> loops{0};
+  std::atomic<std::uint64_t> bytesToClients{0};
+  std::atomic<std::uint64_t> bytesFromOrigin{0};
+  std::atomic<std::uint64_t> corruptBodies{0};
+  std::atomic<std::int64_t> inFlight{0};  // Gauge: requests being handled now.
+
+  static void add(std::atomic<std::int64_t>& gauge, std::int64_t n) {
+    gauge.fetch_add(n, std::memory_order_relaxed);
+  }
+  static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace strata::edge::pipeline

@@ -1,0 +1,37 @@
+#pragma once
+// Cache keys: the full key text plus its XXH3-128 digest. The digest is only an index (disk keys,
+// shard selection); the full text is stored with every entry and compared on read, because XXH3
+// is not collision-resistant against an adversary.
+//
+// Thread-safety: immutable after construction; safe to share.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace strata::storage {
+
+using Digest = std::array<std::uint8_t, 16>;
+
+// XXH3-128 of `text`, big-endian (high 64 bits first).
+Digest digestOf(std::string_view text);
+
+class CacheKey {
+ public:
+  explicit CacheKey(std::string text);
+
+  const std::string& text() const { return text_; }
+  const Digest& digest() const { return digest_; }
+  // A well-mixed 64-bit value derived from the digest (for hash maps and shard selection).
+  std::uint64_t hash() const;
+
+  bool operator==(const CacheKey& other) const { return text_ == other.text_; }
+
+ private:
+  std::string text_;
+  Digest digest_;
+};
+
+}  // namespace strata::storage

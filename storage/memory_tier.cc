@@ -1,0 +1,275 @@
+#include "storage/memory_tier.h"
+
+#include <algorithm>
+#include <list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace strata::storage {
+namespace {
+
+class MemoryObject : public StoredObject {
+ public:
+  MemoryObject(EntryMeta meta, std::vector<Chunk> chunks)
+      : meta_(std::move(meta)), chunks_(std::move(chunks)) {}
+
+  const EntryMeta& meta() const override { return meta_; }
+  std::size_t chunkCount() const override { return chunks_.size(); }
+  Chunk chunk(std::size_t index) const override {
+    return index < chunks_.size() ? chunks_[index] : nullptr;
+  }
+  const std::vector<Chunk>& chunks() const { return chunks_; }
+
+ private:
+  const EntryMeta meta_;
+  const std::vector<Chunk> chunks_;
+};
+
+std::uint64_t totalSize(const std::vector<Chunk>& chunks) {
+  std::uint64_t total = 0;
+  for (const Chunk& c : chunks) total += c ? c->size() : 0;
+  return total;
+}
+
+}  // namespace
+
+ObjectHandle makeMemoryObject(EntryMeta meta, std::vector<Chunk> chunks) {
+  return std::make_shared<MemoryObject>(std::move(meta), std::move(chunks));
+}
+
+struct MemoryTier::Shard {
+  struct Slot {
+    std::shared_ptr<const MemoryObject> object;
+    std::uint64_t charge = 0;
+    std::list<std::string>::iterator lru;  // Position in `lru` (front = most recent).
+  };
+
+  // Removes `it` from the shard (lock held).
+  void erase(std::unordered_map<std::string, Slot>::iterator it) {
+    bytes -= it->second.charge;
+    lru.erase(it->second.lru);
+    map.erase(it);
+  }
+
+  mutable std::mutex mu;
+  std::unordered_map<std::string, Slot> map;  // Keyed by full key text.
+  std::list<std::string> lru;
+  std::uint64_t bytes = 0;
+  std::uint64_t generation = 0;
+};
+
+// Accumulates chunks in memory; commits into the tier. Drops once the body outgrows the limit.
+class MemoryTier::Writer : public EntryWriter {
+ public:
+  Writer(MemoryTier& tier, CacheKey key, EntryMeta meta, std::uint64_t limit, bool dropped)
+      : tier_(tier),
+        key_(std::move(key)),
+        meta_(std::move(meta)),
+        limit_(limit),
+        dropped_(dropped) {}
+
+  bool append(std::string_view data) override {
+    if (dropped_ || committed_) return false;
+    if (data.size() > limit_ - size_) {
+      drop();
+      return false;
+    }
+    size_ += data.size();
+    while (!data.empty()) {
+      if (buffer_.size() == kChunkSize) flushChunk();
+      const std::size_t take = std::min(data.size(), kChunkSize - buffer_.size());
+      if (buffer_.size() + take > buffer_.capacity()) {
+        // Grow geometrically but never past one chunk, so full chunks carry no slack.
+        buffer_.reserve(
+            std::min(kChunkSize, std::max(2 * buffer_.capacity(), buffer_.size() + take)));
+      }
+      buffer_.append(data.substr(0, take));
+      data.remove_prefix(take);
+    }
+    return true;
+  }
+
+  bool commit() override {
+    if (dropped_ || committed_) return false;
+    committed_ = true;
+    if (!buffer_.empty()) flushChunk();
+    if (!tier_.store(key_, std::move(meta_), std::move(chunks_), std::nullopt)) {
+      // Could not be admitted after all (e.g. metadata too large): the write is dropped.
+      tier_.countDropped();
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  void flushChunk() {
+    chunks_.push_back(std::make_shared<const std::string>(std::move(buffer_)));
+    buffer_ = std::string();
+  }
+  void drop() {
+    dropped_ = true;
+    chunks_.clear();
+    buffer_ = std::string();
+    tier_.countDropped();
+  }
+
+  MemoryTier& tier_;
+  const CacheKey key_;
+  EntryMeta meta_;
+  const std::uint64_t limit_;
+  std::uint64_t size_ = 0;
+  bool dropped_;
+  bool committed_ = false;
+  std::string buffer_;
+  std::vector<Chunk> chunks_;
+};
+
+MemoryTier::MemoryTier(std::uint64_t capacityBytes, std::uint64_t maxObjectBytes,
+                       std::size_t shards)
+    : capacityBytes_(capacityBytes), maxObjectBytes_(maxObjectBytes) {
+  if (shards == 0) {
+    shards = 16;
+    while (shards > 1 && capacityBytes / shards < 2 * std::max<std::uint64_t>(maxObjectBytes, 1)) {
+      shards /= 2;
+    }
+  }
+  shardBudget_ = capacityBytes / shards;
+  shards_.reserve(shards);
+  for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+MemoryTier::~MemoryTier() = default;
+
+MemoryTier::Shard& MemoryTier::shardFor(const CacheKey& key) const {
+  return *shards_[key.hash() % shards_.size()];
+}
+
+std::uint64_t MemoryTier::bodyLimit(const EntryMeta& meta) const {
+  const std::uint64_t charge = metaCharge(meta);
+  if (charge >= shardBudget_) return 0;
+  return std::min(maxObjectBytes_, shardBudget_ - charge);
+}
+
+ObjectHandle MemoryTier::lookup(const CacheKey& key) {
+  Shard& shard = shardFor(key);
+  std::shared_ptr<const MemoryObject> found;
+  {
+    std::lock_guard lock(shard.mu);
+    auto it = shard.map.find(key.text());
+    if (it != shard.map.end()) {
+      shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
+      found = it->second.object;
+    }
+  }
+  (found ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+  return found;
+}
+
+std::unique_ptr<EntryWriter> MemoryTier::beginWrite(const CacheKey& key, EntryMeta meta,
+                                                    std::int64_t expectedSize) {
+  meta.key = key.text();
+  meta.bodySize = 0;
+  const std::uint64_t limit = bodyLimit(meta);
+  const bool tooBig = expectedSize >= 0 && static_cast<std::uint64_t>(expectedSize) > limit;
+  if (tooBig) countDropped();
+  return std::make_unique<Writer>(*this, key, std::move(meta), limit, tooBig);
+}
+
+ObjectHandle MemoryTier::insert(const CacheKey& key, EntryMeta meta, std::vector<Chunk> chunks,
+                                std::optional<std::uint64_t> ifGeneration) {
+  meta.key = key.text();
+  return store(key, std::move(meta), std::move(chunks), ifGeneration);
+}
+
+ObjectHandle MemoryTier::store(const CacheKey& key, EntryMeta meta, std::vector<Chunk> chunks,
+                               std::optional<std::uint64_t> ifGeneration) {
+  for (const Chunk& c : chunks) {
+    if (!c) return nullptr;
+  }
+  meta.bodySize = totalSize(chunks);
+  if (meta.bodySize > bodyLimit(meta)) return nullptr;
+  const std::uint64_t charge = meta.bodySize + metaCharge(meta);
+  auto object = std::make_shared<const MemoryObject>(std::move(meta), std::move(chunks));
+
+  Shard& shard = shardFor(key);
+  std::uint64_t evicted = 0;
+  {
+    std::lock_guard lock(shard.mu);
+    if (ifGeneration && *ifGeneration != shard.generation) return nullptr;
+    ++shard.generation;
+    if (auto it = shard.map.find(key.text()); it != shard.map.end()) shard.erase(it);
+    while (shard.bytes + charge > shardBudget_ && !shard.lru.empty()) {
+      shard.erase(shard.map.find(shard.lru.back()));
+      ++evicted;
+    }
+    shard.lru.push_front(key.text());
+    shard.map.emplace(key.text(), Shard::Slot{object, charge, shard.lru.begin()});
+    shard.bytes += charge;
+  }
+  evictions_.fetch_add(evicted, std::memory_order_relaxed);
+  inserts_.fetch_add(1, std::memory_order_relaxed);
+  return object;
+}
+
+bool MemoryTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mu);
+  ++shard.generation;
+  auto it = shard.map.find(key.text());
+  if (it == shard.map.end()) return false;
+  EntryMeta next = meta;
+  next.key = key.text();
+  next.bodySize = it->second.object->meta().bodySize;
+  const std::uint64_t charge = next.bodySize + metaCharge(next);
+  if (charge > shardBudget_) {
+    // The new metadata no longer fits: forget the entry rather than keep stale metadata.
+    shard.erase(it);
+    return false;
+  }
+  auto object = std::make_shared<const MemoryObject>(std::move(next), it->second.object->chunks());
+  shard.bytes = shard.bytes - it->second.charge + charge;
+  it->second.object = std::move(object);
+  it->second.charge = charge;
+  shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
+  std::uint64_t evicted = 0;
+  while (shard.bytes > shardBudget_ && shard.lru.size() > 1) {
+    shard.erase(shard.map.find(shard.lru.back()));
+    ++evicted;
+  }
+  evictions_.fetch_add(evicted, std::memory_order_relaxed);
+  return true;
+}
+
+void MemoryTier::remove(const CacheKey& key) {
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mu);
+  ++shard.generation;
+  if (auto it = shard.map.find(key.text()); it != shard.map.end()) shard.erase(it);
+}
+
+std::uint64_t MemoryTier::generation(const CacheKey& key) const {
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mu);
+  return shard.generation;
+}
+
+StoreStats MemoryTier::stats() const {
+  StoreStats s;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mu);
+    s.entries += shard->map.size();
+    s.bytes += shard->bytes;
+  }
+  s.capacityBytes = capacityBytes_;
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.inserts = inserts_.load(std::memory_order_relaxed);
+  s.evictions = evictions_.load(std::memory_order_relaxed);
+  s.droppedWrites = droppedWrites_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace strata::storage

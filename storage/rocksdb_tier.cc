@@ -1,0 +1,672 @@
+#include "storage/rocksdb_tier.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "storage/entry_codec.h"
+
+namespace strata::storage {
+namespace {
+
+constexpr char kHeadPrefix = 'h';
+constexpr char kChunkPrefix = 'c';
+constexpr std::size_t kHeadKeySize = 1 + 16;
+constexpr std::size_t kChunkKeySize = 1 + 16 + 8 + 4;
+// Present while the database is open; found at open => the last run did not close cleanly.
+const std::string kDirtyMarker = "mdirty";
+
+void appendBigEndian(std::string& out, std::uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+std::uint64_t readBigEndian(std::string_view in, std::size_t pos, int width) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < width; ++i) v = (v << 8) | static_cast<unsigned char>(in[pos + i]);
+  return v;
+}
+
+std::string chunkRangeBegin(const Digest& d, std::uint64_t writeId) {
+  std::string k(1, kChunkPrefix);
+  k.append(reinterpret_cast<const char*>(d.data()), d.size());
+  appendBigEndian(k, writeId, 8);
+  return k;
+}
+
+// Sorts after every chunk key of (d, writeId) and before the next writeId's.
+std::string chunkRangeEnd(const Digest& d, std::uint64_t writeId) {
+  return chunkRangeBegin(d, writeId) + std::string(5, '\xff');
+}
+
+Digest digestFromKey(std::string_view key) {
+  Digest d{};
+  std::copy_n(key.begin() + 1, d.size(), reinterpret_cast<char*>(d.data()));
+  return d;
+}
+
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+struct DigestHash {
+  std::size_t operator()(const Digest& d) const {
+    std::size_t h = 0;
+    for (int i = 0; i < 8; ++i) h = (h << 8) | d[i];
+    return h;
+  }
+};
+
+std::uint64_t chunkCountFor(std::uint64_t bodySize) {
+  return (bodySize + kChunkSize - 1) / kChunkSize;
+}
+
+}  // namespace
+
+class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(Options options, std::unique_ptr<rocksdb::DB> db)
+      : options_(std::move(options)), db_(std::move(db)) {}
+
+  ~Impl() {
+    db_->Delete(rocksdb::WriteOptions(), kDirtyMarker);
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    db_->Flush(flush);
+    rocksdb::CancelAllBackgroundWork(db_.get(), /*wait=*/true);
+    db_->Close();
+  }
+
+  // Rebuilds the index from the heads, collects orphans after an unclean shutdown and marks the
+  // database open. Returns an error message or "".
+  std::string start();
+
+  ObjectHandle lookup(const CacheKey& key);
+  std::unique_ptr<EntryWriter> beginWrite(const CacheKey& key, EntryMeta meta,
+                                          std::int64_t expectedSize);
+  bool updateMeta(const CacheKey& key, const EntryMeta& meta);
+  void remove(const CacheKey& key);
+  StoreStats stats() const;
+
+  // Used by writers and objects.
+  rocksdb::DB& db() { return *db_; }
+  std::uint64_t maxBodyBytes() const { return options_.capacityBytes; }
+  bool commitHead(const Digest& digest, const HeadRecord& head);
+  void deleteChunks(const Digest& digest, std::uint64_t writeId);
+  // A chunk of the entry written by `writeId` is missing or corrupt: drop the entry if it is
+  // still the current one.
+  void onChunkFailure(const Digest& digest, std::uint64_t writeId);
+  void countDropped() { droppedWrites_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  struct IndexEntry {
+    std::uint64_t charge = 0;
+    std::uint64_t writeId = 0;
+    std::list<Digest>::iterator lru;
+  };
+
+  std::mutex& stripeFor(const Digest& d) { return stripes_[d[15] % stripes_.size()]; }
+  // Index helpers (indexMu_ held).
+  void indexPut(const Digest& d, std::uint64_t charge, std::uint64_t writeId);
+  void indexErase(const Digest& d);
+  std::optional<IndexEntry> indexGet(const Digest& d);
+  // Deletes head and chunks of the entry (stripe lock held). Returns true on success.
+  bool deleteEntry(const Digest& d, std::optional<std::uint64_t> writeId);
+  void evictIfNeeded();
+  void collectOrphans();
+
+  const Options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::array<std::mutex, 64> stripes_;  // Serialise mutations per digest.
+
+  mutable std::mutex indexMu_;
+  std::unordered_map<Digest, IndexEntry, DigestHash> index_;
+  std::list<Digest> lru_;  // Front = most recently used.
+  std::uint64_t bytes_ = 0;
+
+  std::atomic<std::uint64_t> nextWriteId_{1};
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
+  std::atomic<std::uint64_t> inserts_{0};
+  std::atomic<std::uint64_t> evictions_{0};
+  std::atomic<std::uint64_t> droppedWrites_{0};
+  std::atomic<std::uint64_t> corruptEntries_{0};
+};
+
+namespace {
+
+class RocksObject : public StoredObject {
+ public:
+  RocksObject(std::shared_ptr<RocksDbTier::Impl> impl, const Digest& digest, HeadRecord head)
+      : impl_(std::move(impl)),
+        digest_(digest),
+        meta_(std::move(head.meta)),
+        writeId_(head.writeId),
+        chunkCount_(chunkCountFor(meta_.bodySize)) {
+    if (head.inlineBody && !head.inlineBody->empty()) {
+      inline_ = std::make_shared<const std::string>(std::move(*head.inlineBody));
+    }
+  }
+
+  const EntryMeta& meta() const override { return meta_; }
+  std::size_t chunkCount() const override { return chunkCount_; }
+
+  Chunk chunk(std::size_t index) const override {
+    if (index >= chunkCount_) return nullptr;
+    if (inline_) return inline_;
+    try {
+      rocksdb::ReadOptions read;
+      read.fill_cache = false;  // Bodies would only churn the small block cache.
+      std::string value;
+      const rocksdb::Status s = impl_->db().Get(
+          read, RocksDbTier::chunkKeyFor(digest_, writeId_, static_cast<std::uint32_t>(index)),
+          &value);
+      if (s.ok()) {
+        std::optional<ChunkRecord> record = decodeChunk(value);
+        value = std::string();
+        const std::uint64_t expected =
+            index + 1 < chunkCount_ ? kChunkSize : meta_.bodySize - index * kChunkSize;
+        if (record && record->writeId == writeId_ && record->index == index &&
+            record->payload.size() == expected) {
+          return std::make_shared<const std::string>(std::move(record->payload));
+        }
+      }
+    } catch (...) {  // Allocation failure: treat like a failed read.
+    }
+    impl_->onChunkFailure(digest_, writeId_);
+    return nullptr;
+  }
+
+ private:
+  const std::shared_ptr<RocksDbTier::Impl> impl_;
+  const Digest digest_;
+  const EntryMeta meta_;
+  const std::uint64_t writeId_;
+  const std::size_t chunkCount_;
+  Chunk inline_;
+};
+
+// Streams chunks into the database as they fill; the head goes in at commit.
+class RocksWriter : public EntryWriter {
+ public:
+  RocksWriter(std::shared_ptr<RocksDbTier::Impl> impl, const CacheKey& key, EntryMeta meta,
+              std::uint64_t writeId, bool dropped)
+      : impl_(std::move(impl)),
+        digest_(key.digest()),
+        meta_(std::move(meta)),
+        writeId_(writeId),
+        dropped_(dropped) {}
+
+  ~RocksWriter() override {
+    if (!committed_ && !dropped_ && chunksWritten_ > 0) impl_->deleteChunks(digest_, writeId_);
+  }
+
+  bool append(std::string_view data) override {
+    if (dropped_ || committed_) return false;
+    if (data.size() > impl_->maxBodyBytes() - size_) return drop();
+    size_ += data.size();
+    while (!data.empty()) {
+      // Keep a full chunk buffered until more bytes arrive: a body of exactly one chunk is inline.
+      if (buffer_.size() == kChunkSize && !writeChunk()) return drop();
+      const std::size_t take = std::min(data.size(), kChunkSize - buffer_.size());
+      if (buffer_.size() + take > buffer_.capacity()) {
+        buffer_.reserve(
+            std::min(kChunkSize, std::max(2 * buffer_.capacity(), buffer_.size() + take)));
+      }
+      buffer_.append(data.substr(0, take));
+      data.remove_prefix(take);
+    }
+    return true;
+  }
+
+  bool commit() override {
+    if (dropped_ || committed_) return false;
+    HeadRecord head;
+    head.meta = std::move(meta_);
+    head.meta.bodySize = size_;
+    head.writeId = writeId_;
+    if (chunksWritten_ == 0) {
+      head.inlineBody = std::move(buffer_);
+    } else {
+      if (!buffer_.empty() && !writeChunk()) return drop();
+      head.chunkCount = chunksWritten_;
+    }
+    buffer_ = std::string();
+    if (!impl_->commitHead(digest_, head)) return drop();
+    committed_ = true;
+    return true;
+  }
+
+ private:
+  bool writeChunk() {
+    try {
+      const std::string record = encodeChunk(writeId_, chunksWritten_, buffer_);
+      const rocksdb::Status s =
+          impl_->db().Put(rocksdb::WriteOptions(),
+                          RocksDbTier::chunkKeyFor(digest_, writeId_, chunksWritten_), record);
+      if (!s.ok()) return false;
+    } catch (...) {
+      return false;
+    }
+    ++chunksWritten_;
+    buffer_.clear();
+    return true;
+  }
+
+  bool drop() {
+    if (!dropped_) {
+      dropped_ = true;
+      buffer_ = std::string();
+      if (chunksWritten_ > 0) impl_->deleteChunks(digest_, writeId_);
+      impl_->countDropped();
+    }
+    return false;
+  }
+
+  const std::shared_ptr<RocksDbTier::Impl> impl_;
+  const Digest digest_;
+  EntryMeta meta_;
+  const std::uint64_t writeId_;
+  std::uint64_t size_ = 0;
+  std::uint32_t chunksWritten_ = 0;
+  bool dropped_;
+  bool committed_ = false;
+  std::string buffer_;
+};
+
+}  // namespace
+
+// ---- Impl ------------------------------------------------------------------------------------
+
+std::string RocksDbTier::Impl::start() {
+  std::string dirty;
+  bool unclean = db_->Get(rocksdb::ReadOptions(), kDirtyMarker, &dirty).ok();
+
+  struct Found {
+    Digest digest;
+    std::uint64_t charge;
+    std::uint64_t writeId;
+    std::int64_t responseTime;
+  };
+  std::vector<Found> found;
+  std::uint64_t maxWriteId = 0;
+  {
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+    rocksdb::WriteBatch corrupt;
+    for (it->Seek(std::string(1, kHeadPrefix)); it->Valid() && it->key()[0] == kHeadPrefix;
+         it->Next()) {
+      std::optional<HeadRecord> head;
+      if (it->key().size() == kHeadKeySize) head = decodeHead(view(it->value()));
+      if (!head) {
+        corrupt.Delete(it->key());
+        corruptEntries_.fetch_add(1, std::memory_order_relaxed);
+        unclean = true;  // Its chunks are now orphans.
+        continue;
+      }
+      const std::uint64_t charge =
+          it->value().size() + (head->inlineBody ? 0 : head->meta.bodySize);
+      found.push_back(
+          {digestFromKey(view(it->key())), charge, head->writeId, head->meta.responseTime});
+      maxWriteId = std::max(maxWriteId, head->writeId);
+    }
+    if (!it->status().ok())
+      return "cannot read cache dir " + options_.path + ": " + it->status().ToString();
+    if (corrupt.Count() > 0) db_->Write(rocksdb::WriteOptions(), &corrupt);
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return a.responseTime < b.responseTime; });
+  {
+    std::lock_guard lock(indexMu_);
+    for (const Found& f : found) indexPut(f.digest, f.charge, f.writeId);
+  }
+  // Write ids only grow, across restarts too: never reuse the id of a possibly orphaned chunk.
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  nextWriteId_ = std::max<std::uint64_t>(maxWriteId + 1, static_cast<std::uint64_t>(now));
+
+  if (unclean) collectOrphans();
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  const rocksdb::Status s = db_->Put(sync, kDirtyMarker, "1");
+  if (!s.ok()) return "cannot write cache dir " + options_.path + ": " + s.ToString();
+  evictIfNeeded();
+  return "";
+}
+
+void RocksDbTier::Impl::collectOrphans() {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  rocksdb::WriteBatch batch;
+  it->Seek(std::string(1, kChunkPrefix));
+  while (it->Valid() && it->key()[0] == kChunkPrefix) {
+    const std::string_view key = view(it->key());
+    if (key.size() != kChunkKeySize) {
+      batch.Delete(it->key());
+      it->Next();
+      continue;
+    }
+    const Digest d = digestFromKey(key);
+    const std::uint64_t writeId = readBigEndian(key, 17, 8);
+    const std::optional<IndexEntry> entry = indexGet(d);
+    if (!entry || entry->writeId != writeId) {
+      batch.DeleteRange(chunkRangeBegin(d, writeId), chunkRangeEnd(d, writeId));
+    }
+    it->Seek(chunkRangeEnd(d, writeId));  // Next (digest, writeId) group.
+  }
+  if (batch.Count() > 0) db_->Write(rocksdb::WriteOptions(), &batch);
+}
+
+void RocksDbTier::Impl::indexPut(const Digest& d, std::uint64_t charge, std::uint64_t writeId) {
+  indexErase(d);
+  lru_.push_front(d);
+  index_.emplace(d, IndexEntry{charge, writeId, lru_.begin()});
+  bytes_ += charge;
+}
+
+void RocksDbTier::Impl::indexErase(const Digest& d) {
+  auto it = index_.find(d);
+  if (it == index_.end()) return;
+  bytes_ -= it->second.charge;
+  lru_.erase(it->second.lru);
+  index_.erase(it);
+}
+
+std::optional<RocksDbTier::Impl::IndexEntry> RocksDbTier::Impl::indexGet(const Digest& d) {
+  std::lock_guard lock(indexMu_);
+  auto it = index_.find(d);
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool RocksDbTier::Impl::deleteEntry(const Digest& d, std::optional<std::uint64_t> writeId) {
+  if (!writeId) {
+    if (auto entry = indexGet(d)) writeId = entry->writeId;
+  }
+  rocksdb::WriteBatch batch;
+  batch.Delete(RocksDbTier::headKeyFor(d));
+  if (writeId) batch.DeleteRange(chunkRangeBegin(d, *writeId), chunkRangeEnd(d, *writeId));
+  const bool ok = db_->Write(rocksdb::WriteOptions(), &batch).ok();
+  std::lock_guard lock(indexMu_);
+  indexErase(d);
+  return ok;
+}
+
+void RocksDbTier::Impl::deleteChunks(const Digest& d, std::uint64_t writeId) {
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(chunkRangeBegin(d, writeId), chunkRangeEnd(d, writeId));
+  db_->Write(rocksdb::WriteOptions(), &batch);
+}
+
+bool RocksDbTier::Impl::commitHead(const Digest& d, const HeadRecord& head) {
+  try {
+    const std::string encoded = encodeHead(head);
+    const std::uint64_t charge = encoded.size() + (head.inlineBody ? 0 : head.meta.bodySize);
+    {
+      std::lock_guard stripe(stripeFor(d));
+      const std::optional<IndexEntry> old = indexGet(d);
+      rocksdb::WriteBatch batch;
+      batch.Put(RocksDbTier::headKeyFor(d), encoded);
+      if (old && old->writeId != head.writeId) {
+        batch.DeleteRange(chunkRangeBegin(d, old->writeId), chunkRangeEnd(d, old->writeId));
+      }
+      if (!db_->Write(rocksdb::WriteOptions(), &batch).ok()) return false;
+      std::lock_guard lock(indexMu_);
+      indexPut(d, charge, head.writeId);
+    }
+    inserts_.fetch_add(1, std::memory_order_relaxed);
+    evictIfNeeded();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void RocksDbTier::Impl::onChunkFailure(const Digest& d, std::uint64_t writeId) {
+  std::lock_guard stripe(stripeFor(d));
+  const std::optional<IndexEntry> entry = indexGet(d);
+  if (!entry || entry->writeId != writeId) return;  // Replaced or evicted meanwhile: no fault.
+  deleteEntry(d, writeId);
+  corruptEntries_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void RocksDbTier::Impl::evictIfNeeded() {
+  for (;;) {
+    Digest victim;
+    std::uint64_t writeId = 0;
+    {
+      std::lock_guard lock(indexMu_);
+      if (bytes_ <= options_.capacityBytes || lru_.empty()) return;
+      victim = lru_.back();
+      writeId = index_.at(victim).writeId;
+    }
+    std::lock_guard stripe(stripeFor(victim));
+    const std::optional<IndexEntry> entry = indexGet(victim);
+    if (!entry || entry->writeId != writeId) continue;  // Changed meanwhile: look again.
+    deleteEntry(victim, writeId);
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+ObjectHandle RocksDbTier::Impl::lookup(const CacheKey& key) {
+  try {
+    const Digest& d = key.digest();
+    std::string value;
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value);
+    if (!s.ok()) {
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    std::optional<HeadRecord> head = decodeHead(value);
+    if (!head) {
+      // Corrupt: remove it, unless a writer replaced it since we read it.
+      std::lock_guard stripe(stripeFor(d));
+      std::string again;
+      if (db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &again).ok() &&
+          !decodeHead(again)) {
+        deleteEntry(d, std::nullopt);
+        corruptEntries_.fetch_add(1, std::memory_order_relaxed);
+      }
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    if (head->meta.key != key.text()) {  // Digest collision: someone else's entry.
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    {
+      std::lock_guard lock(indexMu_);
+      auto it = index_.find(d);
+      if (it != index_.end() && it->second.writeId == head->writeId) {
+        lru_.splice(lru_.begin(), lru_, it->second.lru);
+      }
+    }
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return std::make_shared<RocksObject>(shared_from_this(), d, std::move(*head));
+  } catch (...) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+}
+
+std::unique_ptr<EntryWriter> RocksDbTier::Impl::beginWrite(const CacheKey& key, EntryMeta meta,
+                                                           std::int64_t expectedSize) {
+  meta.key = key.text();
+  meta.bodySize = 0;
+  const bool tooBig =
+      expectedSize >= 0 && static_cast<std::uint64_t>(expectedSize) > maxBodyBytes();
+  if (tooBig) countDropped();
+  return std::make_unique<RocksWriter>(shared_from_this(), key, std::move(meta),
+                                       nextWriteId_.fetch_add(1), tooBig);
+}
+
+bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
+  try {
+    const Digest& d = key.digest();
+    {
+      std::lock_guard stripe(stripeFor(d));
+      std::string value;
+      if (!db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value).ok()) return false;
+      std::optional<HeadRecord> head = decodeHead(value);
+      if (!head) {
+        deleteEntry(d, std::nullopt);
+        corruptEntries_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+      if (head->meta.key != key.text()) return false;
+      const std::uint64_t bodySize = head->meta.bodySize;
+      head->meta = meta;
+      head->meta.key = key.text();
+      head->meta.bodySize = bodySize;
+      const std::string encoded = encodeHead(*head);
+      if (!db_->Put(rocksdb::WriteOptions(), RocksDbTier::headKeyFor(d), encoded).ok()) {
+        return false;
+      }
+      std::lock_guard lock(indexMu_);
+      indexPut(d, encoded.size() + (head->inlineBody ? 0 : bodySize), head->writeId);
+    }
+    evictIfNeeded();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void RocksDbTier::Impl::remove(const CacheKey& key) {
+  try {
+    const Digest& d = key.digest();
+    std::lock_guard stripe(stripeFor(d));
+    std::string value;
+    if (!db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value).ok()) return;
+    const std::optional<HeadRecord> head = decodeHead(value);
+    if (head && head->meta.key != key.text()) return;  // Not this key's entry.
+    deleteEntry(d, head ? std::optional(head->writeId) : std::nullopt);
+  } catch (...) {
+  }
+}
+
+StoreStats RocksDbTier::Impl::stats() const {
+  StoreStats s;
+  {
+    std::lock_guard lock(indexMu_);
+    s.entries = index_.size();
+    s.bytes = bytes_;
+  }
+  s.capacityBytes = options_.capacityBytes;
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.inserts = inserts_.load(std::memory_order_relaxed);
+  s.evictions = evictions_.load(std::memory_order_relaxed);
+  s.droppedWrites = droppedWrites_.load(std::memory_order_relaxed);
+  s.corruptEntries = corruptEntries_.load(std::memory_order_relaxed);
+  return s;
+}
+
+// ---- RocksDbTier ---------------------------------------------------------------------------
+
+std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::string* error) {
+  std::string message;
+  try {
+    if (options.path.empty()) {
+      message = "cannot open cache dir: empty path";
+    } else {
+      std::error_code ec;
+      std::filesystem::create_directories(options.path, ec);
+      if (ec) {
+        message = "cannot open cache dir " + options.path + ": " + ec.message();
+      } else {
+        rocksdb::Options db;
+        db.create_if_missing = true;
+        db.write_buffer_size = options.writeBufferBytes;
+        db.max_write_buffer_number = 2;
+        db.max_background_jobs = 2;
+        db.keep_log_file_num = 2;
+        db.max_log_file_size = 1 << 20;
+        db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+        const auto supported = rocksdb::GetSupportedCompressions();
+        const bool zstd =
+            std::find(supported.begin(), supported.end(), rocksdb::kZSTD) != supported.end();
+        db.compression = zstd ? rocksdb::kZSTD : rocksdb::kNoCompression;
+        // Chunks (~256 KiB) live in blob files: compaction does not rewrite them.
+        db.enable_blob_files = true;
+        db.min_blob_size = 64 * 1024;
+        db.blob_compression_type = db.compression;
+        db.enable_blob_garbage_collection = true;
+        rocksdb::BlockBasedTableOptions table;
+        table.block_cache = rocksdb::NewLRUCache(options.blockCacheBytes);
+        table.cache_index_and_filter_blocks = true;
+        table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+        db.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+        rocksdb::DB* raw = nullptr;
+        const rocksdb::Status s = rocksdb::DB::Open(db, options.path, &raw);
+        std::unique_ptr<rocksdb::DB> owned(raw);
+        if (!s.ok()) {
+          message = "cannot open cache dir " + options.path + ": " + s.ToString();
+        } else {
+          auto impl = std::make_shared<Impl>(options, std::move(owned));
+          message = impl->start();
+          if (message.empty()) return std::unique_ptr<RocksDbTier>(new RocksDbTier(impl));
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    message = "cannot open cache dir " + options.path + ": " + e.what();
+  } catch (...) {
+    message = "cannot open cache dir " + options.path + ": unknown error";
+  }
+  if (error) *error = message;
+  return nullptr;
+}
+
+RocksDbTier::RocksDbTier(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksDbTier::~RocksDbTier() = default;
+
+ObjectHandle RocksDbTier::lookup(const CacheKey& key) { return impl_->lookup(key); }
+
+std::unique_ptr<EntryWriter> RocksDbTier::beginWrite(const CacheKey& key, EntryMeta meta,
+                                                     std::int64_t expectedSize) {
+  return impl_->beginWrite(key, std::move(meta), expectedSize);
+}
+
+bool RocksDbTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
+  return impl_->updateMeta(key, meta);
+}
+
+void RocksDbTier::remove(const CacheKey& key) { impl_->remove(key); }
+
+StoreStats RocksDbTier::stats() const { return impl_->stats(); }
+
+std::string RocksDbTier::headKeyFor(const Digest& digest) {
+  std::string k(1, kHeadPrefix);
+  k.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  return k;
+}
+
+std::string RocksDbTier::chunkKeyFor(const Digest& digest, std::uint64_t writeId,
+                                     std::uint32_t index) {
+  std::string k = chunkRangeBegin(digest, writeId);
+  appendBigEndian(k, index, 4);
+  return k;
+}
+
+}  // namespace strata::storage

@@ -1,0 +1,107 @@
+#include "storage/tiered_cache.h"
+
+#include <utility>
+#include <vector>
+
+namespace strata::storage {
+
+class TieredCache::Writer : public EntryWriter {
+ public:
+  Writer(TieredCache& cache, CacheKey key, std::unique_ptr<EntryWriter> memory,
+         std::unique_ptr<EntryWriter> disk)
+      : cache_(cache), key_(std::move(key)), memory_(std::move(memory)), disk_(std::move(disk)) {}
+
+  bool append(std::string_view data) override {
+    if (memory_ && !memory_->append(data)) memory_.reset();
+    if (disk_ && !disk_->append(data)) disk_.reset();
+    return memory_ || disk_;
+  }
+
+  bool commit() override {
+    if (committed_) return false;
+    committed_ = true;
+    const bool onDisk = disk_ && disk_->commit();
+    disk_.reset();
+    if (!onDisk) cache_.disk_.remove(key_);
+    const bool inMemory = memory_ && memory_->commit();
+    memory_.reset();
+    if (!inMemory) cache_.memory_.remove(key_);
+    return onDisk || inMemory;
+  }
+
+ private:
+  TieredCache& cache_;
+  const CacheKey key_;
+  std::unique_ptr<EntryWriter> memory_;
+  std::unique_ptr<EntryWriter> disk_;
+  bool committed_ = false;
+};
+
+TieredCache::TieredCache(MemoryTier& memory, RocksDbTier& disk) : memory_(memory), disk_(disk) {}
+
+ObjectHandle TieredCache::lookup(const CacheKey& key) {
+  const std::uint64_t generation = memory_.generation(key);
+  if (ObjectHandle hit = memory_.lookup(key)) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return hit;
+  }
+  ObjectHandle found = disk_.lookup(key);
+  if (found && found->meta().bodySize <= memory_.maxObjectBytes()) {
+    std::vector<Chunk> chunks;
+    chunks.reserve(found->chunkCount());
+    for (std::size_t i = 0; i < found->chunkCount(); ++i) {
+      Chunk c = found->chunk(i);
+      if (!c) {
+        found = nullptr;
+        break;
+      }
+      chunks.push_back(std::move(c));
+    }
+    if (found) {
+      EntryMeta meta = found->meta();
+      ObjectHandle promoted = memory_.insert(key, meta, chunks, generation);
+      found = promoted ? std::move(promoted) : makeMemoryObject(std::move(meta), std::move(chunks));
+    }
+  }
+  (found ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+  return found;
+}
+
+std::unique_ptr<EntryWriter> TieredCache::beginWrite(const CacheKey& key, EntryMeta meta,
+                                                     std::int64_t expectedSize) {
+  std::unique_ptr<EntryWriter> memory;
+  if (expectedSize < 0 || static_cast<std::uint64_t>(expectedSize) <= memory_.maxObjectBytes()) {
+    memory = memory_.beginWrite(key, meta, expectedSize);
+  }
+  std::unique_ptr<EntryWriter> disk = disk_.beginWrite(key, std::move(meta), expectedSize);
+  return std::make_unique<Writer>(*this, key, std::move(memory), std::move(disk));
+}
+
+bool TieredCache::updateMeta(const CacheKey& key, const EntryMeta& meta) {
+  const bool onDisk = disk_.updateMeta(key, meta);
+  const bool inMemory = memory_.updateMeta(key, meta);
+  return onDisk || inMemory;
+}
+
+void TieredCache::remove(const CacheKey& key) {
+  disk_.remove(key);
+  memory_.remove(key);
+}
+
+StoreStats TieredCache::stats() const {
+  const StoreStats m = memory_.stats();
+  const StoreStats d = disk_.stats();
+  StoreStats s;
+  s.entries = m.entries + d.entries;
+  s.bytes = m.bytes + d.bytes;
+  s.capacityBytes = m.capacityBytes + d.capacityBytes;
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.inserts = m.inserts + d.inserts;
+  s.evictions = m.evictions + d.evictions;
+  s.droppedWrites = d.droppedWrites;  // Memory drops of objects kept on disk are not losses.
+  s.corruptEntries = m.corruptEntries + d.corruptEntries;
+  return s;
+}
+
+}  // namespace strata::storage

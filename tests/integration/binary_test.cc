@@ -1,0 +1,166 @@
+// The real strata binary as a child process: command line, config errors, restart persistence
+// and the memory bound while a 256 MiB response streams through.
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "test_support.h"
+
+namespace strata::testing {
+namespace {
+
+std::vector<std::string> nodeArgs(const std::string& origin, const std::string& cacheDir) {
+  return {"--config",       sourceDir() + "/config/strata.yaml",
+          "--origin",       origin,
+          "--listen",       "127.0.0.1:0",
+          "--admin-listen", "127.0.0.1:0",
+          "--cache-dir",    cacheDir,
+          "--name",         "bin-node"};
+}
+
+TEST(BinaryTest, CheckConfigAcceptsTheShippedConfig) {
+  std::string out;
+  EXPECT_EQ(runStrata({"--check-config", sourceDir() + "/config/strata.yaml"}, &out), 0) << out;
+}
+
+TEST(BinaryTest, CheckConfigNamesTheProblemAndExits1) {
+  TempDir dir;
+  const std::string file = dir.path() + "/broken.yaml";
+  std::ofstream(file) << "node:\n  name: edge-9\ncache:\n  memory: lots\n  colour: blue\n"
+                         "pools:\n  - name: a\n    backends:\n      - url: http://127.0.0.1:80\n";
+  std::string out;
+  EXPECT_EQ(runStrata({"--check-config", file}, &out), 1);
+  EXPECT_NE(out.find(file + ":4:"), std::string::npos) << out;
+  EXPECT_NE(out.find("memory"), std::string::npos) << out;
+  EXPECT_NE(out.find("colour"), std::string::npos) << out;
+}
+
+TEST(BinaryTest, UnwritableCacheDirIsAOneLineError) {
+  TempDir dir;
+  const std::string file = dir.path() + "/plain-file";
+  std::ofstream(file) << "not a directory";
+  std::string out;
+  int rc = runStrata(nodeArgs("http://127.0.0.1:9", file + "/cache"), &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_NE(out.find("cache"), std::string::npos) << out;
+  EXPECT_EQ(out.find("terminate"), std::string::npos) << out;
+}
+
+TEST(BinaryTest, BadOverrideIsAOneLineError) {
+  std::string out;
+  int rc = runStrata({"--config", sourceDir() + "/config/strata.yaml", "--memory", "lots"}, &out);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("--memory"), std::string::npos) << out;
+}
+
+TEST(BinaryTest, RestartServesFromDiskWithoutTheOrigin) {
+  ScriptedOrigin origin;
+  origin.on("/doc", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=600"}}, "document"));
+  TempDir cache;
+  {
+    StrataProcess node(nodeArgs(origin.url(), cache.path()));
+    ASSERT_TRUE(node.started()) << node.output();
+    Response miss = request(node.proxyPort(), "GET", "/doc", {{"Host", "cdn.example.test"}});
+    EXPECT_EQ(miss.header("Cache-Status"), "bin-node; fwd=uri-miss; fwd-status=200; stored");
+    EXPECT_EQ(node.terminate(), 0) << node.output();
+  }
+  {
+    StrataProcess node(nodeArgs(origin.url(), cache.path()));
+    ASSERT_TRUE(node.started()) << node.output();
+    Response hit = request(node.proxyPort(), "GET", "/doc", {{"Host", "cdn.example.test"}});
+    EXPECT_EQ(hit.body, "document");
+    EXPECT_EQ(hit.header("Cache-Status").rfind("bin-node; hit", 0), 0u);
+    EXPECT_FALSE(hit.header("Age").empty());
+    EXPECT_EQ(node.terminate(), 0) << node.output();
+  }
+  EXPECT_EQ(origin.count("/doc"), 1);
+}
+
+// Streams `size` bytes of a known pattern with Content-Length, 64 KiB at a time.
+ScriptedOrigin::Handler largeBody(std::uint64_t size) {
+  return [size](Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse& res) {
+    res.add("Cache-Control", "max-age=600");
+    res.setContentLength64(static_cast<std::int64_t>(size));
+    std::ostream& out = res.send();
+    std::string block(65536, '\0');
+    for (std::uint64_t offset = 0; offset < size && out; offset += block.size()) {
+      for (std::size_t i = 0; i < block.size(); ++i) {
+        block[i] = static_cast<char>(((offset + i) * 31 + ((offset + i) >> 16)) & 0xff);
+      }
+      out.write(block.data(),
+                static_cast<std::streamsize>(std::min<std::uint64_t>(block.size(), size - offset)));
+    }
+  };
+}
+
+// Reads a response to the end without keeping it; checks the pattern byte by byte.
+struct Streamed {
+  int status = 0;
+  std::uint64_t bytes = 0;
+  bool patternOk = true;
+  std::string cacheStatus;
+};
+
+Streamed streamGet(std::uint16_t port, const std::string& uri) {
+  Streamed s;
+  try {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(60, 0));
+    Poco::Net::HTTPRequest req("GET", uri, Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(req);
+    Poco::Net::HTTPResponse resp;
+    std::istream& in = session.receiveResponse(resp);
+    s.status = resp.getStatus();
+    s.cacheStatus = resp.get("Cache-Status", "");
+    std::vector<char> buffer(1 << 16);
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+      for (std::streamsize i = 0; i < in.gcount(); ++i) {
+        std::uint64_t pos = s.bytes + static_cast<std::uint64_t>(i);
+        if (buffer[static_cast<std::size_t>(i)] !=
+            static_cast<char>((pos * 31 + (pos >> 16)) & 0xff)) {
+          s.patternOk = false;
+        }
+      }
+      s.bytes += static_cast<std::uint64_t>(in.gcount());
+    }
+  } catch (const Poco::Exception&) {
+  }
+  return s;
+}
+
+TEST(BinaryTest, A256MiBResponseStreamsThroughAndIsCachedWithBoundedMemory) {
+  constexpr std::uint64_t kSize = 256ull << 20;
+  ScriptedOrigin origin;
+  origin.on("/huge", largeBody(kSize));
+  TempDir cache;
+  auto args = nodeArgs(origin.url(), cache.path());
+  args.insert(args.end(), {"--memory", "64MiB", "--disk", "1GiB"});
+  StrataProcess node(args);
+  ASSERT_TRUE(node.started()) << node.output();
+
+  Streamed miss = streamGet(node.proxyPort(), "/huge");
+  EXPECT_EQ(miss.status, 200);
+  EXPECT_EQ(miss.bytes, kSize);
+  EXPECT_TRUE(miss.patternOk);
+  EXPECT_NE(miss.cacheStatus.find("stored"), std::string::npos) << miss.cacheStatus;
+  Streamed hit = streamGet(node.proxyPort(), "/huge");
+  EXPECT_EQ(hit.bytes, kSize);
+  EXPECT_TRUE(hit.patternOk);
+  EXPECT_NE(hit.cacheStatus.find("; hit"), std::string::npos) << hit.cacheStatus;
+  EXPECT_EQ(origin.count("/huge"), 1);
+
+  const std::uint64_t peak = node.peakRssBytes();
+  std::cout << "peak RSS (VmHWM) after a 256 MiB miss and hit: " << (peak >> 20) << " MiB\n";
+  EXPECT_GT(peak, 0u);
+  EXPECT_LT(peak, 160ull << 20);
+  EXPECT_EQ(node.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace strata::testing

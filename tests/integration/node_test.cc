@@ -1,0 +1,303 @@
+// The real node, in process, on port 0, in front of a scripted origin over real sockets.
+
+#include "edge/app/node.h"
+
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/StreamSocket.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "edge/pipeline/stats.h"
+#include "test_support.h"
+
+namespace strata::testing {
+namespace {
+
+using edge::app::Config;
+using edge::app::Node;
+
+Config configFor(const std::string& originUrl, const std::string& cacheDir) {
+  Config c;
+  c.nodeName = "test-node";
+  c.listen = "127.0.0.1:0";
+  c.adminListen = "127.0.0.1:0";
+  c.cacheDir = cacheDir;
+  c.memoryBytes = 64ull << 20;
+  c.maxMemoryObjectBytes = 4ull << 20;
+  c.diskBytes = 512ull << 20;
+  c.workerThreads = 32;
+  c.shutdownGraceMs = 2000;
+  edge::app::Pool pool;
+  pool.name = "origin";
+  pool.backends.push_back({"origin", originUrl, 1});
+  pool.readTimeoutMs = 5000;
+  c.pools.push_back(pool);
+  c.routes.push_back({"", "/", {"origin"}});
+  c.adminTokens.push_back({"test", "secret-token"});
+  return c;
+}
+
+std::unique_ptr<Node> startNode(const Config& config) {
+  std::string error;
+  auto node = Node::create(config, &error);
+  EXPECT_TRUE(node) << error;
+  if (node) node->start();
+  return node;
+}
+
+std::string pattern(std::size_t size) {
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 7 + i / 1000) & 0xff);
+  return s;
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override { node_ = startNode(configFor(origin_.url(), dir_.path())); }
+  Response get(const std::string& uri, std::vector<std::pair<std::string, std::string>> h = {}) {
+    return request(node_->proxyPort(), "GET", uri, std::move(h));
+  }
+
+  ScriptedOrigin origin_;
+  TempDir dir_;
+  std::unique_ptr<Node> node_;
+};
+
+TEST_F(NodeTest, MissThenHitWithAgeAndCacheStatus) {
+  origin_.on("/page", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "hello"));
+  Response first = get("/page");
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, "hello");
+  EXPECT_EQ(first.header("Cache-Status"), "test-node; fwd=uri-miss; fwd-status=200; stored");
+  Response second = get("/page");
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.body, "hello");
+  EXPECT_EQ(second.header("Cache-Status").rfind("test-node; hit; ttl=", 0), 0u)
+      << second.header("Cache-Status");
+  EXPECT_FALSE(second.header("Age").empty());
+  EXPECT_EQ(origin_.count("/page"), 1);
+  EXPECT_EQ(node_->stats().hits.load(), 1u);
+}
+
+TEST_F(NodeTest, QueryStringsAreDistinctKeys) {
+  origin_.on("/q", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "q"));
+  get("/q?a=1");
+  get("/q?a=2");
+  get("/q?a=1");
+  EXPECT_EQ(origin_.count("/q"), 2);
+}
+
+TEST_F(NodeTest, UncacheableResponsesAreNotStored) {
+  origin_.on("/nostore",
+             ScriptedOrigin::fixed(200, {{"Cache-Control", "no-store, max-age=60"}}, "x"));
+  origin_.on("/private",
+             ScriptedOrigin::fixed(200, {{"Cache-Control", "private, max-age=60"}}, "x"));
+  origin_.on("/plain", ScriptedOrigin::fixed(200, {}, "x"));
+  origin_.on("/expired", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=0"}}, "x"));
+  for (const char* path : {"/nostore", "/private", "/plain", "/expired"}) {
+    Response a = get(path);
+    Response b = get(path);
+    EXPECT_EQ(a.status, 200) << path;
+    EXPECT_EQ(b.header("Cache-Status").find("hit"), std::string::npos) << path;
+    EXPECT_EQ(a.header("Cache-Status").find("stored"), std::string::npos) << path;
+    EXPECT_EQ(origin_.count(path), 2) << path;
+  }
+}
+
+TEST_F(NodeTest, ExpiresHeaderMakesAResponseCacheable) {
+  origin_.on("/expires", ScriptedOrigin::fixed(200, {{"Expires", "Thu, 01 Jan 2099 00:00:00 GMT"}},
+                                               "until 2099"));
+  get("/expires");
+  Response hit = get("/expires");
+  EXPECT_NE(hit.header("Cache-Status").find("; hit"), std::string::npos);
+  EXPECT_EQ(origin_.count("/expires"), 1);
+}
+
+TEST_F(NodeTest, UnsafeMethodsBypassTheCache) {
+  origin_.on("/form", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "posted"));
+  Response a = request(node_->proxyPort(), "POST", "/form", {}, "a=1");
+  Response b = request(node_->proxyPort(), "POST", "/form", {}, "a=1");
+  EXPECT_EQ(a.header("Cache-Status"), "test-node; fwd=bypass; fwd-status=200");
+  EXPECT_EQ(b.body, "posted");
+  EXPECT_EQ(origin_.count("/form"), 2);
+}
+
+TEST_F(NodeTest, ForwardingStripsHopByHopAndAddsViaAndForwardedFor) {
+  origin_.on("/fwd", ScriptedOrigin::fixed(200,
+                                           {{"Cache-Control", "max-age=60"},
+                                            {"Connection", "X-Origin-Hop"},
+                                            {"X-Origin-Hop", "secret"}},
+                                           "ok"));
+  // A raw request: HTTP client libraries rewrite Connection themselves.
+  std::string answer = rawExchange(node_->proxyPort(),
+                                   "GET /fwd HTTP/1.1\r\n"
+                                   "Host: www.example.test\r\n"
+                                   "Connection: close, X-Client-Hop\r\n"
+                                   "X-Client-Hop: 1\r\n"
+                                   "Keep-Alive: timeout=5\r\n"
+                                   "TE: trailers\r\n"
+                                   "X-Forwarded-For: 10.9.8.7\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_EQ(answer.find("X-Origin-Hop"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Via: 1.1 test-node"), std::string::npos) << answer;
+  auto seen = origin_.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  const auto& h = seen[0].headers;
+  EXPECT_FALSE(h.has("X-Client-Hop"));
+  EXPECT_FALSE(h.has("Keep-Alive"));
+  EXPECT_FALSE(h.has("TE"));
+  EXPECT_EQ(h.get("Host").value_or(""), "www.example.test");
+  EXPECT_EQ(h.get("Via").value_or(""), "1.1 test-node");
+  EXPECT_EQ(h.get("X-Forwarded-For").value_or(""), "10.9.8.7, 127.0.0.1");
+  EXPECT_EQ(h.get("X-Forwarded-Proto").value_or(""), "http");
+  // The stored copy has no hop-by-hop fields either.
+  Response hit = request(node_->proxyPort(), "GET", "/fwd", {{"Host", "www.example.test"}});
+  EXPECT_NE(hit.header("Cache-Status").find("; hit"), std::string::npos);
+  EXPECT_FALSE(hit.headers.has("X-Origin-Hop"));
+}
+
+TEST_F(NodeTest, RequestBodiesStreamToTheOrigin) {
+  origin_.on("/upload", [](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    std::uint64_t bytes = 0;
+    std::uint64_t sum = 0;
+    char buffer[8192];
+    while (req.stream().read(buffer, sizeof buffer) || req.stream().gcount() > 0) {
+      for (std::streamsize i = 0; i < req.stream().gcount(); ++i) {
+        sum += static_cast<unsigned char>(buffer[i]);
+      }
+      bytes += static_cast<std::uint64_t>(req.stream().gcount());
+    }
+    std::string body = std::to_string(bytes) + " " + std::to_string(sum);
+    res.setContentLength64(static_cast<std::int64_t>(body.size()));
+    res.send() << body;
+  });
+  std::string payload = pattern(3 << 20);
+  std::uint64_t sum = 0;
+  for (char c : payload) sum += static_cast<unsigned char>(c);
+  Response r = request(node_->proxyPort(), "PUT", "/upload", {}, payload);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, std::to_string(payload.size()) + " " + std::to_string(sum));
+}
+
+TEST_F(NodeTest, LargeBodiesAreStoredInChunksAndServedWhole) {
+  const std::string body = pattern(5 << 20);
+  origin_.on("/big", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, body));
+  Response first = get("/big");
+  ASSERT_EQ(first.body.size(), body.size());
+  EXPECT_TRUE(first.body == body);
+  Response second = get("/big");
+  EXPECT_NE(second.header("Cache-Status").find("; hit"), std::string::npos);
+  EXPECT_EQ(second.header("Content-Length"), std::to_string(body.size()));
+  EXPECT_TRUE(second.body == body);
+  EXPECT_EQ(origin_.count("/big"), 1);
+}
+
+TEST_F(NodeTest, HeadIsAnsweredFromAStoredGet) {
+  origin_.on("/h", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "twelve bytes"));
+  get("/h");
+  Response head = request(node_->proxyPort(), "HEAD", "/h");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.header("Content-Length"), "12");
+  EXPECT_NE(head.header("Cache-Status").find("; hit"), std::string::npos);
+  EXPECT_EQ(origin_.count("/h"), 1);
+}
+
+TEST_F(NodeTest, OriginResetMidBodyIsNotStored) {
+  std::atomic<int> calls{0};
+  origin_.on("/reset",
+             [&calls](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+               res.add("Cache-Control", "max-age=60");
+               res.setContentLength64(1 << 20);
+               std::ostream& out = res.send();
+               if (calls.fetch_add(1) == 0) {
+                 out << std::string(100000, 'x') << std::flush;
+                 static_cast<Poco::Net::HTTPServerRequestImpl&>(req).socket().shutdown();
+                 return;
+               }
+               out << std::string(1 << 20, 'y');
+             });
+  Response cut = get("/reset");
+  EXPECT_FALSE(cut.complete);
+  Response whole = get("/reset");
+  EXPECT_TRUE(whole.complete);
+  EXPECT_EQ(whole.body, std::string(1 << 20, 'y'));
+  EXPECT_EQ(whole.header("Cache-Status").find("hit"), std::string::npos);
+  EXPECT_EQ(origin_.count("/reset"), 2);
+}
+
+TEST_F(NodeTest, UnreachableOriginGivesA502ThatIsNotCached) {
+  TempDir dir;
+  auto node = startNode(configFor("http://127.0.0.1:1", dir.path()));
+  Response r = request(node->proxyPort(), "GET", "/");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.header("Cache-Control"), "no-store");
+  EXPECT_EQ(r.body.find("127.0.0.1"), std::string::npos) << "error pages do not name backends";
+}
+
+TEST_F(NodeTest, ViaLoopIsRefusedWith508) {
+  Response r = get("/loop", {{"Via", "1.1 other, 1.1 test-node"}});
+  EXPECT_EQ(r.status, 508);
+  EXPECT_EQ(origin_.count("/loop"), 0);
+}
+
+TEST_F(NodeTest, CachedObjectsSurviveARestart) {
+  origin_.on("/persist", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=600"}}, "kept"));
+  const std::string big = pattern(3 << 20);
+  origin_.on("/persist-big", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=600"}}, big));
+  const std::vector<std::pair<std::string, std::string>> host = {{"Host", "cdn.example.test"}};
+  get("/persist", host);
+  get("/persist-big", host);
+  node_->stop();
+  node_.reset();
+  node_ = startNode(configFor(origin_.url(), dir_.path()));
+  Response r = get("/persist", host);
+  EXPECT_EQ(r.body, "kept");
+  EXPECT_NE(r.header("Cache-Status").find("; hit"), std::string::npos);
+  Response b = get("/persist-big", host);
+  EXPECT_TRUE(b.body == big);
+  EXPECT_NE(b.header("Cache-Status").find("; hit"), std::string::npos);
+  EXPECT_EQ(origin_.count("/persist"), 1);
+  EXPECT_EQ(origin_.count("/persist-big"), 1);
+}
+
+TEST_F(NodeTest, AdminHealthAndAuthenticatedStats) {
+  const auto admin = node_->adminPort();
+  Response health = request(admin, "GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(request(admin, "GET", "/api/stats").status, 401);
+  EXPECT_EQ(request(admin, "GET", "/api/stats", {{"Authorization", "Bearer wrong"}}).status, 403);
+  origin_.on("/s", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "s"));
+  get("/s");
+  get("/s");
+  Response stats = request(admin, "GET", "/api/stats", {{"Authorization", "Bearer secret-token"}});
+  EXPECT_EQ(stats.status, 200);
+  EXPECT_NE(stats.body.find("\"hits\":1"), std::string::npos) << stats.body;
+  EXPECT_NE(stats.body.find("\"memory\""), std::string::npos) << stats.body;
+  EXPECT_NE(stats.body.find("\"disk\""), std::string::npos) << stats.body;
+}
+
+TEST(DemoOriginTest, DefaultDemoPagesCacheAsAdvertised) {
+  TempDir dir;
+  Config c = configFor("demo:", dir.path());
+  auto node = startNode(c);
+  Response a = request(node->proxyPort(), "GET", "/");
+  Response b = request(node->proxyPort(), "GET", "/");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_NE(a.header("Cache-Status").find("fwd=uri-miss"), std::string::npos);
+  EXPECT_NE(a.header("Cache-Status").find("stored"), std::string::npos);
+  EXPECT_NE(b.header("Cache-Status").find("; hit"), std::string::npos);
+  EXPECT_FALSE(b.header("Age").empty());
+  Response n1 = request(node->proxyPort(), "GET", "/nostore");
+  Response n2 = request(node->proxyPort(), "GET", "/nostore");
+  EXPECT_EQ(n2.header("Cache-Status").find("hit"), std::string::npos);
+  Response large = request(node->proxyPort(), "GET", "/large?size=1000000");
+  EXPECT_EQ(large.body.size(), 1000000u);
+  Response vary = request(node->proxyPort(), "GET", "/vary", {{"Accept-Language", "fr"}});
+  EXPECT_EQ(vary.body, "bonjour\n");
+}
+
+}  // namespace
+}  // namespace strata::testing

@@ -1,0 +1,378 @@
+#include "storage/rocksdb_tier.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "storage/entry_codec.h"
+#include "tests/unit/storage/test_dirs.h"
+
+namespace strata::storage {
+namespace {
+
+using testing::TempDir;
+
+EntryMeta metaFor(const std::string& key) {
+  EntryMeta meta;
+  meta.key = key;
+  meta.status = 200;
+  meta.headers = {{"Content-Type", "text/plain"}, {"ETag", "\"v1\""}};
+  meta.requestTime = 100;
+  meta.responseTime = 101;
+  meta.extra = "extra";
+  return meta;
+}
+
+bool put(CacheStore& store, const std::string& key, const std::string& body) {
+  auto writer = store.beginWrite(CacheKey(key), metaFor(key));
+  // Uneven pieces exercise chunk boundaries.
+  for (std::size_t pos = 0; pos < body.size(); pos += 100'003) {
+    if (!writer->append(std::string_view(body).substr(pos, 100'003))) return false;
+  }
+  return writer->commit();
+}
+
+std::string readAll(const ObjectHandle& object) {
+  std::string body;
+  for (std::size_t i = 0; i < object->chunkCount(); ++i) {
+    Chunk c = object->chunk(i);
+    if (!c) return "<missing chunk>";
+    body += *c;
+  }
+  return body;
+}
+
+std::string randomBody(std::size_t size, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::string body(size, '\0');
+  for (char& c : body) c = static_cast<char>(rng());
+  return body;
+}
+
+std::unique_ptr<RocksDbTier> openTier(const std::string& path, std::uint64_t capacity = 64 << 20) {
+  std::string error;
+  auto tier = RocksDbTier::open({.path = path, .capacityBytes = capacity}, &error);
+  EXPECT_NE(tier, nullptr) << error;
+  return tier;
+}
+
+// Opens the tier's database directly (the tier must be closed).
+std::unique_ptr<rocksdb::DB> openRaw(const std::string& path) {
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(rocksdb::Options(), path, &raw);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return db;
+}
+
+int countWithPrefix(rocksdb::DB& db, char prefix) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  int n = 0;
+  for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) ++n;
+  return n;
+}
+
+TEST(RocksDbTierTest, EntriesSurviveCloseAndReopen) {
+  TempDir dir;
+  const std::string big = randomBody(3 * kChunkSize + 99, 1);
+  StoreStats before;
+  {
+    auto tier = openTier(dir.path());
+    ASSERT_TRUE(put(*tier, "small", "hello"));
+    ASSERT_TRUE(put(*tier, "big", big));
+    ASSERT_TRUE(put(*tier, "empty", ""));
+    before = tier->stats();
+  }
+  auto tier = openTier(dir.path());
+  ObjectHandle small = tier->lookup(CacheKey("small"));
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(readAll(small), "hello");
+  EntryMeta expected = metaFor("small");
+  expected.bodySize = 5;
+  EXPECT_EQ(small->meta(), expected);
+  ObjectHandle bigObject = tier->lookup(CacheKey("big"));
+  ASSERT_NE(bigObject, nullptr);
+  EXPECT_EQ(bigObject->chunkCount(), 4u);
+  EXPECT_EQ(readAll(bigObject), big);
+  ObjectHandle empty = tier->lookup(CacheKey("empty"));
+  ASSERT_NE(empty, nullptr);
+  EXPECT_EQ(empty->chunkCount(), 0u);
+  const StoreStats after = tier->stats();
+  EXPECT_EQ(after.entries, 3u);
+  EXPECT_EQ(after.bytes, before.bytes);
+}
+
+TEST(RocksDbTierTest, MultiChunkBodiesRoundTrip) {
+  TempDir dir;
+  auto tier = openTier(dir.path());
+  for (std::size_t size : {kChunkSize, kChunkSize + 1, std::size_t{1 << 20},
+                           std::size_t{(1 << 20) + 12345}, 5 * kChunkSize}) {
+    const std::string key = "body-" + std::to_string(size);
+    const std::string body = randomBody(size, static_cast<unsigned>(size));
+    ASSERT_TRUE(put(*tier, key, body));
+    ObjectHandle object = tier->lookup(CacheKey(key));
+    ASSERT_NE(object, nullptr);
+    EXPECT_EQ(object->meta().bodySize, size);
+    EXPECT_EQ(object->chunkCount(), (size + kChunkSize - 1) / kChunkSize);
+    EXPECT_EQ(readAll(object), body) << size;
+    EXPECT_EQ(object->chunk(object->chunkCount()), nullptr);
+  }
+}
+
+TEST(RocksDbTierTest, CorruptHeadIsMissAndRemoved) {
+  TempDir dir;
+  const CacheKey key("victim");
+  {
+    auto tier = openTier(dir.path());
+    ASSERT_TRUE(put(*tier, "victim", "body"));
+    ASSERT_TRUE(put(*tier, "bystander", "other"));
+  }
+  {
+    auto db = openRaw(dir.path());
+    std::string head;
+    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(key.digest()), &head).ok());
+    head[head.size() / 2] ^= 0x20;
+    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(key.digest()), head).ok());
+  }
+  {
+    auto tier = openTier(dir.path());
+    EXPECT_EQ(tier->lookup(key), nullptr);
+    EXPECT_NE(tier->lookup(CacheKey("bystander")), nullptr);
+    EXPECT_EQ(tier->stats().corruptEntries, 1u);
+    EXPECT_EQ(tier->stats().entries, 1u);
+  }
+  auto db = openRaw(dir.path());
+  std::string head;
+  EXPECT_TRUE(db->Get({}, RocksDbTier::headKeyFor(key.digest()), &head).IsNotFound());
+}
+
+TEST(RocksDbTierTest, GarbageHeadValueIsMissAndRemoved) {
+  TempDir dir;
+  const CacheKey key("victim");
+  {
+    auto tier = openTier(dir.path());
+    ASSERT_TRUE(put(*tier, "victim", "body"));
+  }
+  {
+    auto db = openRaw(dir.path());
+    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(key.digest()), "garbage").ok());
+  }
+  auto tier = openTier(dir.path());
+  EXPECT_EQ(tier->lookup(key), nullptr);
+  EXPECT_GE(tier->stats().corruptEntries, 1u);
+  EXPECT_EQ(tier->lookup(key), nullptr);
+  EXPECT_EQ(tier->stats().entries, 0u);
+}
+
+TEST(RocksDbTierTest, CorruptChunkIsMissAndRemoved) {
+  TempDir dir;
+  const CacheKey key("chunky");
+  const std::string body = randomBody(3 * kChunkSize, 7);
+  {
+    auto tier = openTier(dir.path());
+    ASSERT_TRUE(put(*tier, key.text(), body));
+  }
+  {
+    auto db = openRaw(dir.path());
+    std::string headBytes;
+    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(key.digest()), &headBytes).ok());
+    const auto head = decodeHead(headBytes);
+    ASSERT_TRUE(head.has_value());
+    ASSERT_EQ(head->chunkCount, 3u);
+    const std::string chunkKey = RocksDbTier::chunkKeyFor(key.digest(), head->writeId, 1);
+    std::string chunk;
+    ASSERT_TRUE(db->Get({}, chunkKey, &chunk).ok());
+    chunk[1000] ^= 0x01;
+    ASSERT_TRUE(db->Put({}, chunkKey, chunk).ok());
+  }
+  {
+    auto tier = openTier(dir.path());
+    ObjectHandle object = tier->lookup(key);
+    ASSERT_NE(object, nullptr);  // The head is fine; the chunk is checked when read.
+    EXPECT_NE(object->chunk(0), nullptr);
+    EXPECT_EQ(object->chunk(1), nullptr);
+    EXPECT_EQ(tier->stats().corruptEntries, 1u);
+    EXPECT_EQ(tier->lookup(key), nullptr);
+    EXPECT_EQ(tier->stats().entries, 0u);
+  }
+  auto db = openRaw(dir.path());
+  EXPECT_EQ(countWithPrefix(*db, 'h'), 0);
+  EXPECT_EQ(countWithPrefix(*db, 'c'), 0);
+}
+
+TEST(RocksDbTierTest, WrongFullKeyIsMiss) {
+  TempDir dir;
+  const CacheKey owner("owner");
+  const CacheKey other("other");
+  {
+    auto tier = openTier(dir.path());
+    ASSERT_TRUE(put(*tier, "owner", "owner's body"));
+  }
+  {
+    // Simulate a digest collision: owner's head stored under other's digest.
+    auto db = openRaw(dir.path());
+    std::string head;
+    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(owner.digest()), &head).ok());
+    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(other.digest()), head).ok());
+  }
+  auto tier = openTier(dir.path());
+  EXPECT_EQ(tier->lookup(other), nullptr);
+  EXPECT_FALSE(tier->updateMeta(other, metaFor("other")));
+  tier->remove(other);  // Must not remove another key's entry either.
+  EXPECT_EQ(tier->lookup(other), nullptr);
+  ObjectHandle real = tier->lookup(owner);
+  ASSERT_NE(real, nullptr);
+  EXPECT_EQ(readAll(real), "owner's body");
+  EXPECT_EQ(tier->stats().corruptEntries, 0u);
+}
+
+TEST(RocksDbTierTest, ByteBudgetEvictsLeastRecentlyUsed) {
+  TempDir dir;
+  const std::string body = randomBody(300 << 10, 3);  // Two chunks each.
+  const std::uint64_t capacity = 3 * body.size() + 3 * 1024;
+  auto tier = openTier(dir.path(), capacity);
+  ASSERT_TRUE(put(*tier, "k0", body));
+  ASSERT_TRUE(put(*tier, "k1", body));
+  ASSERT_TRUE(put(*tier, "k2", body));
+  EXPECT_EQ(tier->stats().entries, 3u);
+  ASSERT_NE(tier->lookup(CacheKey("k0")), nullptr);  // k1 becomes least recently used.
+  ASSERT_TRUE(put(*tier, "k3", body));
+  EXPECT_EQ(tier->lookup(CacheKey("k1")), nullptr);
+  EXPECT_NE(tier->lookup(CacheKey("k0")), nullptr);
+  EXPECT_NE(tier->lookup(CacheKey("k2")), nullptr);
+  EXPECT_NE(tier->lookup(CacheKey("k3")), nullptr);
+  const StoreStats s = tier->stats();
+  EXPECT_EQ(s.evictions, 1u);
+  EXPECT_LE(s.bytes, capacity);
+  for (int i = 0; i < 20; ++i) {
+    put(*tier, "more-" + std::to_string(i), body.substr(0, (i * 37'000) % body.size()));
+    ASSERT_LE(tier->stats().bytes, capacity);
+  }
+  // Larger than the whole budget: dropped.
+  EXPECT_FALSE(put(*tier, "huge", randomBody(capacity + 1, 4)));
+  EXPECT_EQ(tier->lookup(CacheKey("huge")), nullptr);
+  EXPECT_GE(tier->stats().droppedWrites, 1u);
+  EXPECT_EQ(tier->beginWrite(CacheKey("huge2"), metaFor("huge2"), capacity + 1)->append("x"),
+            false);
+
+  // Evicted entries leave no chunks behind.
+  const std::uint64_t entries = tier->stats().entries;
+  tier.reset();
+  auto db = openRaw(dir.path());
+  EXPECT_EQ(countWithPrefix(*db, 'h'), static_cast<int>(entries));
+}
+
+TEST(RocksDbTierTest, ReplacedAndAbandonedWritesLeaveNoChunks) {
+  TempDir dir;
+  const std::string body = randomBody(2 * kChunkSize + 1, 5);
+  {
+    auto tier = openTier(dir.path());
+    ASSERT_TRUE(put(*tier, "a", body));
+    ASSERT_TRUE(put(*tier, "a", body));  // Replaces: first write's 3 chunks deleted.
+    {
+      auto abandoned = tier->beginWrite(CacheKey("b"), metaFor("b"));
+      ASSERT_TRUE(abandoned->append(body));
+    }
+    {
+      auto abandoned = tier->beginWrite(CacheKey("a"), metaFor("a"));
+      ASSERT_TRUE(abandoned->append(body));
+    }
+    EXPECT_EQ(readAll(tier->lookup(CacheKey("a"))), body);
+    tier->remove(CacheKey("a"));
+    ASSERT_TRUE(put(*tier, "c", body));
+  }
+  auto db = openRaw(dir.path());
+  EXPECT_EQ(countWithPrefix(*db, 'h'), 1);
+  EXPECT_EQ(countWithPrefix(*db, 'c'), 3);
+}
+
+TEST(RocksDbTierTest, OrphanChunksAreCollectedAfterUncleanShutdown) {
+  TempDir dir;
+  { ASSERT_TRUE(put(*openTier(dir.path()), "kept", randomBody(kChunkSize + 1, 6))); }
+  {
+    auto db = openRaw(dir.path());
+    const Digest d = CacheKey("crashed").digest();
+    ASSERT_TRUE(db->Put({}, RocksDbTier::chunkKeyFor(d, 77, 0), encodeChunk(77, 0, "x")).ok());
+    ASSERT_TRUE(db->Put({}, RocksDbTier::chunkKeyFor(d, 77, 1), encodeChunk(77, 1, "y")).ok());
+    ASSERT_TRUE(db->Put({}, "mdirty", "1").ok());  // As if the tier had not closed.
+  }
+  { EXPECT_NE(openTier(dir.path())->lookup(CacheKey("kept")), nullptr); }
+  auto db = openRaw(dir.path());
+  EXPECT_EQ(countWithPrefix(*db, 'c'), 2);  // Only "kept"'s two chunks.
+}
+
+TEST(RocksDbTierTest, UnwritableDirectoryGivesErrorWithoutThrowing) {
+  TempDir dir;
+  const std::string file = dir.sub("file");
+  std::ofstream(file) << "not a directory";
+  std::string error;
+  std::unique_ptr<RocksDbTier> tier;
+  EXPECT_NO_THROW(tier =
+                      RocksDbTier::open({.path = file + "/sub", .capacityBytes = 1 << 20}, &error));
+  EXPECT_EQ(tier, nullptr);
+  EXPECT_NE(error.find("cannot open cache dir " + file + "/sub: "), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos);
+
+  EXPECT_EQ(RocksDbTier::open({.path = file, .capacityBytes = 1 << 20}, &error), nullptr);
+  EXPECT_FALSE(error.empty());
+  EXPECT_EQ(RocksDbTier::open({.path = "", .capacityBytes = 1 << 20}, nullptr), nullptr);
+
+  // A second open of a directory in use fails cleanly too.
+  auto first = openTier(dir.sub("db"));
+  EXPECT_EQ(RocksDbTier::open({.path = dir.sub("db"), .capacityBytes = 1 << 20}, &error), nullptr);
+  EXPECT_FALSE(error.empty());
+}
+
+std::uint64_t peakRssKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+TEST(RocksDbTierTest, LargeBodyStreamsWithBoundedMemory) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "RSS is meaningless under sanitizers";
+#endif
+  TempDir dir;
+  constexpr std::size_t kBody = 256u << 20;
+  auto tier = openTier(dir.path(), 1ull << 30);
+  std::string piece(64 << 10, '\0');
+  std::mt19937_64 rng(9);
+  auto fill = [&](std::size_t n) {
+    for (std::size_t i = 0; i < piece.size(); i += 8) piece[i] = static_cast<char>(n + i / 8);
+    piece[rng() % piece.size()] = static_cast<char>(rng());
+  };
+  {
+    auto writer = tier->beginWrite(CacheKey("large"), metaFor("large"), kBody);
+    for (std::size_t n = 0; n < kBody / piece.size(); ++n) {
+      fill(n);
+      ASSERT_TRUE(writer->append(piece));
+    }
+    ASSERT_TRUE(writer->commit());
+  }
+  ObjectHandle object = tier->lookup(CacheKey("large"));
+  ASSERT_NE(object, nullptr);
+  ASSERT_EQ(object->meta().bodySize, kBody);
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < object->chunkCount(); ++i) {
+    Chunk c = object->chunk(i);
+    ASSERT_NE(c, nullptr) << i;
+    total += c->size();
+  }
+  EXPECT_EQ(total, kBody);
+  const std::uint64_t peak = peakRssKiB();
+  RecordProperty("peak_rss_kib", std::to_string(peak));
+  EXPECT_LT(peak, 160u * 1024) << "peak RSS " << peak << " KiB";
+}
+
+}  // namespace
+}  // namespace strata::storage

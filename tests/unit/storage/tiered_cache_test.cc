@@ -1,0 +1,111 @@
+#include "storage/tiered_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "tests/unit/storage/test_dirs.h"
+
+namespace strata::storage {
+namespace {
+
+EntryMeta metaFor(const std::string& key) {
+  EntryMeta meta;
+  meta.key = key;
+  meta.headers = {{"Content-Type", "text/plain"}};
+  return meta;
+}
+
+std::string readAll(const ObjectHandle& object) {
+  std::string body;
+  for (std::size_t i = 0; i < object->chunkCount(); ++i) {
+    Chunk c = object->chunk(i);
+    if (!c) return "<missing chunk>";
+    body += *c;
+  }
+  return body;
+}
+
+class TieredCacheTest : public ::testing::Test {
+ protected:
+  bool put(CacheStore& store, const std::string& key, const std::string& body) {
+    auto writer = store.beginWrite(CacheKey(key), metaFor(key));
+    return writer->append(body) && writer->commit();
+  }
+  void reopen() {
+    cache_.reset();
+    disk_.reset();
+    memory_ = std::make_unique<MemoryTier>(4 << 20, 300 << 10);
+    std::string error;
+    disk_ = RocksDbTier::open({.path = dir_.path(), .capacityBytes = 64 << 20}, &error);
+    ASSERT_NE(disk_, nullptr) << error;
+    cache_ = std::make_unique<TieredCache>(*memory_, *disk_);
+  }
+  void SetUp() override { reopen(); }
+
+  testing::TempDir dir_;
+  std::unique_ptr<MemoryTier> memory_;
+  std::unique_ptr<RocksDbTier> disk_;
+  std::unique_ptr<TieredCache> cache_;
+};
+
+TEST_F(TieredCacheTest, WritesGoToBothTiers) {
+  ASSERT_TRUE(put(*cache_, "small", "body"));
+  EXPECT_NE(memory_->lookup(CacheKey("small")), nullptr);
+  EXPECT_NE(disk_->lookup(CacheKey("small")), nullptr);
+  EXPECT_EQ(cache_->memoryStats().entries, 1u);
+  EXPECT_EQ(cache_->diskStats().entries, 1u);
+}
+
+TEST_F(TieredCacheTest, DiskHitIsPromotedWhenSmallEnough) {
+  const std::string body(kChunkSize + 100, 'p');  // Two chunks, under memory's 300 KiB limit.
+  ASSERT_TRUE(put(*cache_, "k", body));
+  reopen();  // Memory is empty now.
+  EXPECT_EQ(memory_->lookup(CacheKey("k")), nullptr);
+  ObjectHandle object = cache_->lookup(CacheKey("k"));
+  ASSERT_NE(object, nullptr);
+  EXPECT_EQ(readAll(object), body);
+  ObjectHandle promoted = memory_->lookup(CacheKey("k"));
+  ASSERT_NE(promoted, nullptr);
+  EXPECT_EQ(readAll(promoted), body);
+  EXPECT_EQ(promoted->meta(), object->meta());
+  EXPECT_EQ(cache_->stats().hits, 1u);
+}
+
+TEST_F(TieredCacheTest, LargeObjectsAreServedFromDiskOnly) {
+  const std::string body(3 * kChunkSize, 'L');
+  ASSERT_TRUE(put(*cache_, "large", body));
+  EXPECT_EQ(memory_->lookup(CacheKey("large")), nullptr);
+  ObjectHandle object = cache_->lookup(CacheKey("large"));
+  ASSERT_NE(object, nullptr);
+  EXPECT_EQ(readAll(object), body);
+  EXPECT_EQ(memory_->lookup(CacheKey("large")), nullptr);
+  EXPECT_EQ(cache_->stats().droppedWrites, 0u);  // Memory skipping it is not a lost write.
+}
+
+TEST_F(TieredCacheTest, OverwriteWithLargeBodyDropsStaleMemoryCopy) {
+  ASSERT_TRUE(put(*cache_, "k", "small old body"));
+  ASSERT_NE(memory_->lookup(CacheKey("k")), nullptr);
+  const std::string large(2 * kChunkSize, 'n');
+  ASSERT_TRUE(put(*cache_, "k", large));
+  EXPECT_EQ(memory_->lookup(CacheKey("k")), nullptr);
+  EXPECT_EQ(readAll(cache_->lookup(CacheKey("k"))), large);
+}
+
+TEST_F(TieredCacheTest, RemoveAndUpdateMetaApplyToBothTiers) {
+  ASSERT_TRUE(put(*cache_, "k", "body"));
+  EntryMeta updated = metaFor("k");
+  updated.status = 299;
+  ASSERT_TRUE(cache_->updateMeta(CacheKey("k"), updated));
+  EXPECT_EQ(memory_->lookup(CacheKey("k"))->meta().status, 299);
+  EXPECT_EQ(disk_->lookup(CacheKey("k"))->meta().status, 299);
+  cache_->remove(CacheKey("k"));
+  EXPECT_EQ(memory_->lookup(CacheKey("k")), nullptr);
+  EXPECT_EQ(disk_->lookup(CacheKey("k")), nullptr);
+  EXPECT_EQ(cache_->lookup(CacheKey("k")), nullptr);
+  EXPECT_EQ(cache_->stats().misses, 1u);
+}
+
+}  // namespace
+}  // namespace strata::storage
