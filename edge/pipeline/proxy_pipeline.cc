@@ -10,6 +10,7 @@
 #include "edge/policy/cache_key_builder.h"
 #include "edge/policy/cacheability.h"
 #include "edge/policy/freshness.h"
+#include "edge/policy/vary.h"
 
 namespace strata::edge::pipeline {
 namespace {
@@ -71,13 +72,20 @@ void ProxyPipeline::handle(const ClientRequest& request, ResponseSink& sink) {
     const std::int64_t lifetime =
         policy::explicitFreshnessLifetime(stored, meta.responseTime).value_or(0);
     const std::int64_t age = policy::currentAge(stored, meta.requestTime, meta.responseTime, now);
-    if (age < lifetime) {
+    // The stored variant answers only requests with the same selecting headers (RFC 9111 §4.1).
+    // One variant per URL for now; a mismatch refetches and replaces it.
+    auto vary = policy::varySignature(stored, request.headers);
+    if (!vary || *vary != meta.extra) {
+      Stats::add(stats_.misses);
+      fwd = policy::ForwardReason::kVaryMiss;
+    } else if (age < lifetime) {
       Stats::add(stats_.hits);
       serveStored(request, *object, key, age, lifetime, sink);
       return;
+    } else {
+      Stats::add(stats_.stale);
+      fwd = policy::ForwardReason::kStale;
     }
-    Stats::add(stats_.stale);
-    fwd = policy::ForwardReason::kStale;
   } else {
     Stats::add(stats_.misses);
   }
@@ -169,8 +177,10 @@ void ProxyPipeline::forward(const ClientRequest& request, const storage::CacheKe
     auto decision =
         policy::decideStore(request.method, request.headers, response->status(), headers);
     auto lifetime = policy::explicitFreshnessLifetime(headers, responseTime);
-    if (decision == policy::StoreDecision::kStore && lifetime.value_or(0) > 0) {
+    auto vary = policy::varySignature(headers, request.headers);
+    if (decision == policy::StoreDecision::kStore && lifetime.value_or(0) > 0 && vary) {
       storage::EntryMeta meta;
+      meta.extra = *vary;
       meta.key = key->text();
       meta.status = response->status();
       meta.headers = headers.fields();

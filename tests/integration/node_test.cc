@@ -193,6 +193,33 @@ TEST_F(NodeTest, LargeBodiesAreStoredInChunksAndServedWhole) {
   EXPECT_EQ(origin_.count("/big"), 1);
 }
 
+TEST_F(NodeTest, VaryServesAStoredVariantOnlyToMatchingRequests) {
+  origin_.on("/v", [](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    std::string body = "lang=" + req.get("Accept-Language", "none");
+    res.add("Cache-Control", "max-age=60");
+    res.add("Vary", "Accept-Language");
+    res.setContentLength64(static_cast<std::int64_t>(body.size()));
+    res.send() << body;
+  });
+  EXPECT_EQ(get("/v", {{"Accept-Language", "fr"}}).body, "lang=fr");
+  Response hit = get("/v", {{"Accept-Language", "fr"}});
+  EXPECT_EQ(hit.body, "lang=fr");
+  EXPECT_NE(hit.header("Cache-Status").find("; hit"), std::string::npos);
+  Response other = get("/v", {{"Accept-Language", "en"}});
+  EXPECT_EQ(other.body, "lang=en");
+  EXPECT_NE(other.header("Cache-Status").find("fwd=vary-miss"), std::string::npos);
+  EXPECT_EQ(get("/v").body, "lang=none");
+  EXPECT_EQ(origin_.count("/v"), 3);
+}
+
+TEST_F(NodeTest, VaryStarIsNeverStored) {
+  origin_.on("/star",
+             ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}, {"Vary", "*"}}, "star"));
+  get("/star");
+  get("/star");
+  EXPECT_EQ(origin_.count("/star"), 2);
+}
+
 TEST_F(NodeTest, HeadIsAnsweredFromAStoredGet) {
   origin_.on("/h", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "twelve bytes"));
   get("/h");
