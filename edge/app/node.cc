@@ -1,7 +1,9 @@
 #include "edge/app/node.h"
 
+#include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
+#include <Poco/FileChannel.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServer.h>
@@ -99,6 +101,7 @@ struct Node::Impl {
   std::unique_ptr<Poco::Net::HTTPServer> proxyServer;
   std::uint16_t proxyPort = 0;
   std::unique_ptr<admin::AdminServer> adminServer;
+  Poco::Logger* accessLog = nullptr;
   bool stopped = false;
 
   bool buildOrigins(std::string* error);
@@ -167,7 +170,7 @@ bool Node::Impl::bindProxy(std::string* error) {
     proxyThreads = std::make_unique<Poco::ThreadPool>("proxy", std::min(16, config.workerThreads),
                                                       config.workerThreads);
     proxyServer = std::make_unique<Poco::Net::HTTPServer>(
-        new server::ProxyHandlerFactory(*pipeline), *proxyThreads, socket, params);
+        new server::ProxyHandlerFactory(*pipeline, accessLog), *proxyThreads, socket, params);
   } catch (const Poco::Exception& e) {
     *error = "cannot listen on " + config.listen + ": " + e.displayText();
     return false;
@@ -208,6 +211,22 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error) {
       std::make_unique<storage::MemoryTier>(config.memoryBytes, config.maxMemoryObjectBytes);
   impl->cache = std::make_unique<storage::TieredCache>(*impl->memory, *impl->disk);
 
+  if (!config.accessLog.empty()) {
+    // One line per request through its own logger, rotated at 100 MB with 5 archives kept.
+    try {
+      Poco::AutoPtr<Poco::FileChannel> channel(new Poco::FileChannel(config.accessLog));
+      channel->setProperty("rotation", "100 M");
+      channel->setProperty("archive", "number");
+      channel->setProperty("purgeCount", "5");
+      channel->open();
+      impl->accessLog = &Poco::Logger::create(
+          "strata.access." + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get())), channel,
+          Poco::Message::PRIO_INFORMATION);
+    } catch (const Poco::Exception& e) {
+      *error = "cannot open access log " + config.accessLog + ": " + e.displayText();
+      return nullptr;
+    }
+  }
   if (!impl->buildOrigins(error)) return nullptr;
   pipeline::PipelineOptions pipelineOptions;
   pipelineOptions.nodeName = config.nodeName;
@@ -263,6 +282,11 @@ void Node::stop() {
   impl_->cache.reset();
   impl_->memory.reset();
   impl_->disk.reset();  // Closes RocksDB cleanly.
+  if (impl_->accessLog) {
+    impl_->accessLog->getChannel()->close();
+    Poco::Logger::destroy(impl_->accessLog->name());
+    impl_->accessLog = nullptr;
+  }
   logger().information("event=stopped name=%s", impl_->config.nodeName);
 }
 

@@ -35,12 +35,19 @@ const RouteSpec* OriginRouter::route(std::string_view host, std::string_view tar
   } else if (!bareHost.empty()) {
     bareHost = bareHost.substr(0, bareHost.find(']') + 1);
   }
+  // Routes naming this host win over host-less ones; among those, the longest prefix wins.
+  const RouteSpec* best = nullptr;
+  auto better = [&best](const RouteSpec& r) {
+    if (!best) return true;
+    if (best->host.empty() != r.host.empty()) return !r.host.empty();
+    return r.pathPrefix.size() > best->pathPrefix.size();
+  };
   for (const auto& r : routes_) {
     if (!r.host.empty() && !http::iequals(r.host, bareHost)) continue;
     if (target.substr(0, r.pathPrefix.size()) != r.pathPrefix) continue;
-    return &r;
+    if (better(r)) best = &r;
   }
-  return nullptr;
+  return best;
 }
 
 std::unique_ptr<OriginResponse> OriginRouter::fetch(std::string_view host,

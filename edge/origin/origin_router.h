@@ -38,7 +38,8 @@ struct RouteSpec {
 class OriginRouter {
  public:
   OriginRouter(std::vector<std::unique_ptr<OriginPool>> pools, std::vector<RouteSpec> routes);
-  // The first route whose host and path prefix match, or nullptr.
+  // The matching route: one naming this host (port ignored) over a host-less one, then the
+  // longest path prefix. nullptr when none matches.
   const RouteSpec* route(std::string_view host, std::string_view target) const;
   // Fetches through the matching route's pools in order. No route: nullptr, kConnect.
   std::unique_ptr<OriginResponse> fetch(std::string_view host, const OriginRequest& request,

@@ -1,10 +1,12 @@
 #include "edge/server/proxy_handler.h"
 
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/StreamSocket.h>
+#include <Poco/Timestamp.h>
 
 #include <array>
 
@@ -40,13 +42,17 @@ class PocoResponseSink : public pipeline::ResponseSink {
     } else {
       response_.setChunkedTransferEncoding(true);
     }
+    status_ = status;
+    cacheStatus_ = headers.get("Cache-Status").value_or("");
     out_ = &response_.send();
   }
 
   bool write(const char* data, std::size_t size) override {
     try {
       out_->write(data, static_cast<std::streamsize>(size));
-      return out_->good();
+      if (!out_->good()) return false;
+      bytes_ += size;
+      return true;
     } catch (...) {
       return false;
     }
@@ -73,11 +79,58 @@ class PocoResponseSink : public pipeline::ResponseSink {
   Poco::Net::HTTPServerResponse& response_;
   bool http10_;
   std::ostream* out_ = nullptr;
+
+ public:
+  int status_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::string cacheStatus_;
 };
+
+// A log field in double quotes, with quotes, backslashes and control bytes escaped.
+std::string quoted(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+void logAccess(Poco::Logger& log, const pipeline::ClientRequest& in, const std::string& version,
+               const PocoResponseSink& sink) {
+  std::string line = in.clientAddress;
+  line += " - - [";
+  line += Poco::DateTimeFormatter::format(Poco::Timestamp(), "%d/%b/%Y:%H:%M:%S +0000");
+  line += "] ";
+  line += quoted(in.method + " " + in.target + " " + version);
+  line += ' ';
+  line += std::to_string(sink.status_);
+  line += ' ';
+  line += sink.bytes_ ? std::to_string(sink.bytes_) : "-";
+  line += ' ';
+  line += quoted(in.headers.get("Referer").value_or("-"));
+  line += ' ';
+  line += quoted(in.headers.get("User-Agent").value_or("-"));
+  line += ' ';
+  line += quoted(sink.cacheStatus_);
+  log.information(line);
+}
 
 class ProxyHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  explicit ProxyHandler(pipeline::ProxyPipeline& pipeline) : pipeline_(pipeline) {}
+  ProxyHandler(pipeline::ProxyPipeline& pipeline, Poco::Logger* accessLog)
+      : pipeline_(pipeline), accessLog_(accessLog) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
@@ -97,6 +150,7 @@ class ProxyHandler : public Poco::Net::HTTPRequestHandler {
     PocoResponseSink sink(request, response, in.http10);
     pipeline_.handle(in, sink);
     if (in.body) drainBody(request, *in.body);
+    if (accessLog_) logAccess(*accessLog_, in, request.getVersion(), sink);
   }
 
  private:
@@ -119,13 +173,14 @@ class ProxyHandler : public Poco::Net::HTTPRequestHandler {
   }
 
   pipeline::ProxyPipeline& pipeline_;
+  Poco::Logger* accessLog_;
 };
 
 }  // namespace
 
 Poco::Net::HTTPRequestHandler* ProxyHandlerFactory::createRequestHandler(
     const Poco::Net::HTTPServerRequest& /*request*/) {
-  return new ProxyHandler(pipeline_);
+  return new ProxyHandler(pipeline_, accessLog_);
 }
 
 }  // namespace strata::edge::server

@@ -3,6 +3,7 @@
 // Converts a Poco::Net::HTTPServerRequest into a pipeline::ClientRequest and streams the
 // pipeline's response back through Poco::Net::HTTPServerResponse.
 
+#include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 
 #include "edge/pipeline/proxy_pipeline.h"
@@ -11,12 +12,16 @@ namespace strata::edge::server {
 
 class ProxyHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  explicit ProxyHandlerFactory(pipeline::ProxyPipeline& pipeline) : pipeline_(pipeline) {}
+  // `accessLog`, when not null, gets one line per request: the combined log format plus the
+  // Cache-Status value in quotes.
+  ProxyHandlerFactory(pipeline::ProxyPipeline& pipeline, Poco::Logger* accessLog)
+      : pipeline_(pipeline), accessLog_(accessLog) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(
       const Poco::Net::HTTPServerRequest& request) override;
 
  private:
   pipeline::ProxyPipeline& pipeline_;
+  Poco::Logger* accessLog_;
 };
 
 }  // namespace strata::edge::server

@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "test_support.h"
 
@@ -80,6 +83,33 @@ TEST(BinaryTest, RestartServesFromDiskWithoutTheOrigin) {
     EXPECT_EQ(node.terminate(), 0) << node.output();
   }
   EXPECT_EQ(origin.count("/doc"), 1);
+}
+
+TEST(BinaryTest, SigtermLetsAnInFlightRequestFinish) {
+  ScriptedOrigin origin;
+  std::atomic<bool> started{false};
+  origin.on("/slow", [&started](Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse& res) {
+    res.setContentLength64(20);
+    std::ostream& out = res.send();
+    out << "first half" << std::flush;
+    started = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // The origin is slow.
+    out << "second hal" << std::flush;
+  });
+  TempDir cache;
+  StrataProcess node(nodeArgs(origin.url(), cache.path()));
+  ASSERT_TRUE(node.started()) << node.output();
+  auto pending =
+      std::async(std::launch::async, [&] { return request(node.proxyPort(), "GET", "/slow"); });
+  for (int i = 0; i < 500 && !started; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(started);
+  EXPECT_EQ(node.terminate(), 0) << node.output();
+  Response r = pending.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.body, "first halfsecond hal");
 }
 
 // Streams `size` bytes of a known pattern with Content-Length, 64 KiB at a time.

@@ -6,6 +6,7 @@
 #include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "edge/pipeline/stats.h"
@@ -304,6 +305,37 @@ TEST_F(NodeTest, AdminHealthAndAuthenticatedStats) {
   EXPECT_NE(stats.body.find("\"hits\":1"), std::string::npos) << stats.body;
   EXPECT_NE(stats.body.find("\"memory\""), std::string::npos) << stats.body;
   EXPECT_NE(stats.body.find("\"disk\""), std::string::npos) << stats.body;
+}
+
+TEST(AccessLogTest, OneCombinedLinePerRequestWithTheCacheOutcome) {
+  ScriptedOrigin origin;
+  origin.on("/logged", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "12345"));
+  TempDir dir;
+  Config c = configFor(origin.url(), dir.path() + "/cache");
+  c.accessLog = dir.path() + "/access.log";
+  auto node = startNode(c);
+  request(node->proxyPort(), "GET", "/logged", {{"User-Agent", "tester \"q\""}});
+  request(node->proxyPort(), "GET", "/logged");
+  node->stop();
+  std::ifstream file(c.accessLog);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(file, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].rfind("127.0.0.1 - - [", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find("\"GET /logged HTTP/1.1\" 200 5 \"-\" \"tester \\\"q\\\"\" "
+                          "\"test-node; fwd=uri-miss; fwd-status=200; stored\""),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("\"test-node; hit; ttl="), std::string::npos) << lines[1];
+}
+
+TEST(AccessLogTest, UnwritableAccessLogIsAStartupError) {
+  TempDir dir;
+  Config c = configFor("http://127.0.0.1:9", dir.path() + "/cache");
+  c.accessLog = dir.path() + "/no/such/dir/access.log";
+  std::string error;
+  EXPECT_EQ(Node::create(c, &error), nullptr);
+  EXPECT_NE(error.find("access log"), std::string::npos) << error;
 }
 
 TEST(DemoOriginTest, DefaultDemoPagesCacheAsAdvertised) {
