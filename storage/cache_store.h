@@ -45,6 +45,11 @@ class EntryWriter {
   virtual bool append(std::string_view data) = 0;
   // Makes the entry visible. Returns false if the write was dropped.
   virtual bool commit() = 0;
+  // Body chunk `index` as written so far (complete chunks only), or nullptr when it cannot be
+  // read back (not written yet, dropped, or the store keeps nothing readable before commit).
+  // Unlike the other methods, this one may be called from any thread while the writer is in use:
+  // readers of a coalesced fetch use it to catch up with a fill they fell behind.
+  virtual Chunk writtenChunk(std::size_t /*index*/) const { return nullptr; }
 };
 
 struct StoreStats {

@@ -235,6 +235,31 @@ class RocksWriter : public EntryWriter {
     return true;
   }
 
+  Chunk writtenChunk(std::size_t index) const override {
+    if (index >= chunksWritten_.load(std::memory_order_acquire) ||
+        dropped_.load(std::memory_order_acquire)) {
+      return nullptr;
+    }
+    try {
+      rocksdb::ReadOptions read;
+      read.fill_cache = false;
+      std::string value;
+      const auto chunkIndex = static_cast<std::uint32_t>(index);
+      if (!impl_->db()
+               .Get(read, RocksDbTier::chunkKeyFor(digest_, writeId_, chunkIndex), &value)
+               .ok()) {
+        return nullptr;
+      }
+      std::optional<ChunkRecord> record = decodeChunk(value);
+      if (record && record->writeId == writeId_ && record->index == chunkIndex &&
+          record->payload.size() == kChunkSize) {
+        return std::make_shared<const std::string>(std::move(record->payload));
+      }
+    } catch (...) {
+    }
+    return nullptr;
+  }
+
   bool commit() override {
     if (dropped_ || committed_) return false;
     HeadRecord head;
@@ -264,7 +289,7 @@ class RocksWriter : public EntryWriter {
     } catch (...) {
       return false;
     }
-    ++chunksWritten_;
+    chunksWritten_.fetch_add(1, std::memory_order_release);
     buffer_.clear();
     return true;
   }
@@ -284,8 +309,8 @@ class RocksWriter : public EntryWriter {
   EntryMeta meta_;
   const std::uint64_t writeId_;
   std::uint64_t size_ = 0;
-  std::uint32_t chunksWritten_ = 0;
-  bool dropped_;
+  std::atomic<std::uint32_t> chunksWritten_{0};  // Read by writtenChunk() from other threads.
+  std::atomic<bool> dropped_;
   bool committed_ = false;
   std::string buffer_;
 };

@@ -1,5 +1,7 @@
 #include "storage/tiered_cache.h"
 
+#include <atomic>
+
 #include <utility>
 #include <vector>
 
@@ -9,31 +11,42 @@ class TieredCache::Writer : public EntryWriter {
  public:
   Writer(TieredCache& cache, CacheKey key, std::unique_ptr<EntryWriter> memory,
          std::unique_ptr<EntryWriter> disk)
-      : cache_(cache), key_(std::move(key)), memory_(std::move(memory)), disk_(std::move(disk)) {}
+      : cache_(cache),
+        key_(std::move(key)),
+        memory_(std::move(memory)),
+        disk_(std::move(disk)),
+        memoryOk_(memory_ != nullptr),
+        diskOk_(disk_ != nullptr) {}
 
   bool append(std::string_view data) override {
-    if (memory_ && !memory_->append(data)) memory_.reset();
-    if (disk_ && !disk_->append(data)) disk_.reset();
-    return memory_ || disk_;
+    if (memoryOk_ && !memory_->append(data)) memoryOk_ = false;
+    if (diskOk_ && !disk_->append(data)) diskOk_.store(false, std::memory_order_release);
+    return memoryOk_ || diskOk_;
   }
 
   bool commit() override {
     if (committed_) return false;
     committed_ = true;
-    const bool onDisk = disk_ && disk_->commit();
-    disk_.reset();
+    // The tier writers stay alive after commit: writtenChunk() may still read from disk.
+    const bool onDisk = diskOk_ && disk_->commit();
     if (!onDisk) cache_.disk_.remove(key_);
-    const bool inMemory = memory_ && memory_->commit();
-    memory_.reset();
+    const bool inMemory = memoryOk_ && memory_->commit();
     if (!inMemory) cache_.memory_.remove(key_);
     return onDisk || inMemory;
+  }
+
+  // Chunks are read back from the disk tier, which writes them as they fill.
+  Chunk writtenChunk(std::size_t index) const override {
+    return diskOk_.load(std::memory_order_acquire) ? disk_->writtenChunk(index) : nullptr;
   }
 
  private:
   TieredCache& cache_;
   const CacheKey key_;
-  std::unique_ptr<EntryWriter> memory_;
-  std::unique_ptr<EntryWriter> disk_;
+  const std::unique_ptr<EntryWriter> memory_;
+  const std::unique_ptr<EntryWriter> disk_;
+  bool memoryOk_;
+  std::atomic<bool> diskOk_;
   bool committed_ = false;
 };
 

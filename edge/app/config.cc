@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -486,12 +487,41 @@ class Loader {
   }
 
   void readCache(const Node& node, const YAML::Mark& at) {
-    visitMap(node, at, "cache", {"memory", "max_memory_object", "max_object", "disk"},
+    visitMap(node, at, "cache",
+             {"memory", "max_memory_object", "max_object", "disk", "stale_if_error",
+              "coalesce_timeout", "hit_for_miss", "targeted_field"},
              kNoReservedKeys,
              [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
                const std::string path = "cache." + key;
                if (key == "disk") {
                  readDisk(v, keyMark);
+                 return;
+               }
+               if (key == "stale_if_error") {
+                 if (auto ms = readDuration(v, keyMark, path, 0)) config_.staleIfErrorMs = *ms;
+                 return;
+               }
+               if (key == "coalesce_timeout") {
+                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.coalesceTimeoutMs = *ms;
+                 return;
+               }
+               if (key == "hit_for_miss") {
+                 if (auto ms = readDuration(v, keyMark, path, 0)) config_.hitForMissMs = *ms;
+                 return;
+               }
+               if (key == "targeted_field") {
+                 auto name = readString(v, keyMark, path, "a header field name");
+                 if (!name) return;
+                 const bool token =
+                     !name->empty() && std::all_of(name->begin(), name->end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+                     });
+                 if (!token) {
+                   error(markOf(v, keyMark), path + ": must be a header field name (letters, "
+                                                    "digits and '-'), e.g. Strata-Cache-Control");
+                   return;
+                 }
+                 config_.targetedField = *name;
                  return;
                }
                auto bytes = readSize(v, keyMark, path);
@@ -542,12 +572,17 @@ class Loader {
   }
 
   void readServer(const Node& node, const YAML::Mark& at) {
-    visitMap(node, at, "server", {"threads", "shutdown_grace", "client_timeout"}, kNoReservedKeys,
+    visitMap(node, at, "server", {"threads", "fetch_threads", "shutdown_grace", "client_timeout"},
+             kNoReservedKeys,
              [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
                const std::string path = "server." + key;
                if (key == "threads") {
                  if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
                    config_.workerThreads = static_cast<int>(*n);
+                 }
+               } else if (key == "fetch_threads") {
+                 if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
+                   config_.fetchThreads = static_cast<int>(*n);
                  }
                } else if (key == "shutdown_grace") {
                  if (auto ms = readDuration(v, keyMark, path, 0)) config_.shutdownGraceMs = *ms;

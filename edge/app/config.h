@@ -46,6 +46,11 @@ struct Config {
   std::string cacheDir = "/var/cache/strata";       // cache.disk.path
   std::uint64_t diskBytes = 10ull << 30;            // cache.disk.size. Default: 10GiB
   std::uint64_t maxObjectBytes = 1ull << 30;        // cache.max_object. Default: 1GiB
+  std::int64_t staleIfErrorMs = 0;  // cache.stale_if_error. Default: 0 (only what responses say)
+  std::int64_t coalesceTimeoutMs = 10000;  // cache.coalesce_timeout. Default: 10s
+  std::int64_t hitForMissMs = 60000;       // cache.hit_for_miss. Default: 60s
+  std::string targetedField = "Strata-Cache-Control";  // cache.targeted_field (RFC 9213)
+  int fetchThreads = 64;                   // server.fetch_threads. Default: 64
   std::vector<Pool> pools;                          // pools
   std::vector<Route> routes;                        // routes
   int workerThreads = 256;                          // server.threads. Default: 256

@@ -96,6 +96,8 @@ struct Node::Impl {
   std::unique_ptr<storage::RocksDbTier> disk;
   std::unique_ptr<storage::TieredCache> cache;
   std::unique_ptr<origin::OriginRouter> router;
+  std::unique_ptr<pipeline::Coalescer> coalescer;
+  std::unique_ptr<pipeline::Executor> executor;
   std::unique_ptr<pipeline::ProxyPipeline> pipeline;
   std::unique_ptr<Poco::ThreadPool> proxyThreads;
   std::unique_ptr<Poco::Net::HTTPServer> proxyServer;
@@ -228,11 +230,22 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error) {
     }
   }
   if (!impl->buildOrigins(error)) return nullptr;
+  pipeline::Coalescer::Options coalescerOptions;
+  coalescerOptions.hitForMissSeconds = config.hitForMissMs / 1000;
+  impl->coalescer = std::make_unique<pipeline::Coalescer>(coalescerOptions);
+  impl->executor = std::make_unique<pipeline::Executor>(
+      static_cast<std::size_t>(config.fetchThreads),
+      static_cast<std::size_t>(config.fetchThreads) * 16);
   pipeline::PipelineOptions pipelineOptions;
   pipelineOptions.nodeName = config.nodeName;
   pipelineOptions.maxObjectBytes = config.maxObjectBytes;
-  impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(pipelineOptions, *impl->cache,
-                                                             *impl->router, impl->stats, unixNow);
+  pipelineOptions.lookup.targeted.names = {config.targetedField, "CDN-Cache-Control"};
+  pipelineOptions.lookup.graceSeconds = config.staleIfErrorMs / 1000;
+  pipelineOptions.coalesceWait = std::chrono::milliseconds(config.coalesceTimeoutMs);
+  pipelineOptions.bodyWait = std::chrono::milliseconds(config.clientTimeoutMs);
+  impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(
+      pipelineOptions, *impl->cache, *impl->router, impl->stats, *impl->coalescer,
+      *impl->executor, unixNow);
   if (!impl->bindProxy(error)) return nullptr;
 
   std::string adminHost;
@@ -274,10 +287,14 @@ void Node::stop() {
   while (impl_->stats.inFlight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  impl_->pipeline->shutdown();
   impl_->proxyServer->stopAll(true);
   impl_->proxyThreads->joinAll();
+  impl_->executor->stop();
   impl_->adminServer->stop();
   impl_->pipeline.reset();
+  impl_->executor.reset();
+  impl_->coalescer.reset();
   impl_->router.reset();
   impl_->cache.reset();
   impl_->memory.reset();
@@ -316,6 +333,20 @@ std::string Node::statsJsonOf(const Impl& impl) {
   root.set("corrupt_bodies", get(s.corruptBodies));
   root.set("bytes_to_clients", get(s.bytesToClients));
   root.set("bytes_from_origin", get(s.bytesFromOrigin));
+  root.set("revalidated", get(s.revalidated));
+  root.set("stale_served", get(s.staleServed));
+  root.set("not_modified", get(s.notModified));
+  root.set("ranges_served", get(s.rangesServed));
+  root.set("invalidations", get(s.invalidations));
+  root.set("background_refreshes", get(s.backgroundRefreshes));
+  if (impl.coalescer) {
+    const auto& c = impl.coalescer->counters();
+    root.set("coalesced", get(c.coalescedWaiters));
+    root.set("fills", get(c.leaders));
+    root.set("leader_failures", get(c.leaderFailures));
+    root.set("hit_for_miss", get(c.hitForMiss));
+    root.set("fills_in_flight", static_cast<Poco::UInt64>(impl.coalescer->inFlight()));
+  }
   root.set("in_flight", static_cast<Poco::Int64>(s.inFlight.load()));
   const std::uint64_t lookups = s.hits.load() + s.misses.load() + s.stale.load();
   root.set("hit_ratio", lookups ? static_cast<double>(s.hits.load()) / lookups : 0.0);

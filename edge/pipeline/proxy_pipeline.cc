@@ -2,14 +2,20 @@
 
 #include <Poco/Logger.h>
 
-#include <algorithm>
 #include <array>
 #include <utility>
 
+#include "edge/http/http_date.h"
 #include "edge/pipeline/forwarding.h"
+#include "edge/pipeline/respond.h"
+#include "edge/policy/cache_control.h"
 #include "edge/policy/cache_key_builder.h"
 #include "edge/policy/cacheability.h"
+#include "edge/policy/conditional.h"
 #include "edge/policy/freshness.h"
+#include "edge/policy/invalidation.h"
+#include "edge/policy/targeted.h"
+#include "edge/policy/validation.h"
 #include "edge/policy/vary.h"
 
 namespace strata::edge::pipeline {
@@ -17,27 +23,196 @@ namespace {
 
 constexpr std::size_t kCopyBufferSize = 64 * 1024;
 
+// Marks the entry at a URL's base key that lists the Vary fields of its variants; each variant
+// lives under baseKey + kVariantSeparator + its Vary signature (RFC 9111 §4.1).
+constexpr char kVaryIndexMarker[] = "\x01vary-index";
+constexpr char kVariantSeparator = '\x1f';
+
 Poco::Logger& logger() { return Poco::Logger::get("strata.pipeline"); }
 
-// Bodies are forbidden for HEAD and for 1xx, 204 and 304 responses (RFC 9110 §6.4.1).
-bool responseHasNoBody(const std::string& method, int status) {
-  return method == "HEAD" || status < 200 || status == 204 || status == 304;
+std::string variantKeyFor(const std::string& baseKey, const std::string& signature) {
+  return signature.empty() ? baseKey : baseKey + kVariantSeparator + signature;
 }
 
-// Fields the node computes itself when it serves a response.
-void dropServedFields(http::HeaderList& headers) {
-  headers.remove("Age");
-  headers.remove("Content-Length");
+// Request fields the shared fetch must not forward: the fill is for everyone, so it asks for
+// the whole, current representation; the client's own conditionals and ranges are answered by
+// this node from the response (RFC 9111 §4.3.2, RFC 9110 §14).
+void stripClientConditionals(http::HeaderList& headers) {
+  for (const char* name : {"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since",
+                           "If-Range", "Range"}) {
+    headers.remove(name);
+  }
+}
+
+// A stored object seen with refreshed metadata (after a 304), sharing the stored body.
+class MetaOverlay : public storage::StoredObject {
+ public:
+  MetaOverlay(storage::ObjectHandle base, storage::EntryMeta meta)
+      : base_(std::move(base)), meta_(std::move(meta)) {
+    meta_.bodySize = base_->meta().bodySize;
+  }
+  const storage::EntryMeta& meta() const override { return meta_; }
+  std::size_t chunkCount() const override { return base_->chunkCount(); }
+  storage::Chunk chunk(std::size_t index) const override { return base_->chunk(index); }
+
+ private:
+  storage::ObjectHandle base_;
+  storage::EntryMeta meta_;
+};
+
+// What to store for a response, decided before its body arrives (RFC 9111 §3).
+struct StorePlan {
+  bool store = false;
+  std::string variantKey;
+  std::string varySignature;
+  std::string varyFields;  // The combined Vary value, for the index entry.
+  storage::EntryMeta meta;
+};
+
+StorePlan planStore(const ClientRequest& request, const std::string& baseKey, int status,
+                    const http::HeaderList& headers, std::int64_t contentLength,
+                    const PipelineOptions& options, std::int64_t requestTime,
+                    std::int64_t responseTime) {
+  StorePlan plan;
+  if (contentLength >= 0 && static_cast<std::uint64_t>(contentLength) > options.maxObjectBytes) {
+    return plan;
+  }
+  if (policy::decideStore("GET", request.headers, status, headers, options.lookup.targeted) !=
+      policy::StoreDecision::kStore) {
+    return plan;
+  }
+  // Storing is allowed; it is only worth it when the entry can ever be reused: fresh for a
+  // while, revalidatable, or servable stale on errors.
+  const auto directives = policy::effectiveCacheControl(headers, options.lookup.targeted);
+  const bool validators = policy::storedEntityTag(headers).has_value() ||
+                          (headers.get("Last-Modified") &&
+                           http::parseHttpDate(*headers.get("Last-Modified")).has_value());
+  const auto freshness =
+      policy::freshnessLifetime(headers, status, responseTime, options.lookup.targeted);
+  const bool reusableFresh = freshness.lifetime > 0 && !directives.noCache;
+  const bool servableStale = !directives.noCache && !directives.mustRevalidate &&
+                             (directives.staleIfError || directives.staleWhileRevalidate ||
+                              options.lookup.graceSeconds > 0);
+  if (!reusableFresh && !validators && !servableStale) return plan;
+  auto signature = policy::varySignature(headers, request.headers);
+  if (!signature) return plan;
+  plan.store = true;
+  plan.varySignature = *signature;
+  plan.varyFields = headers.combined("Vary").value_or("");
+  plan.variantKey = variantKeyFor(baseKey, *signature);
+  plan.meta.key = plan.variantKey;
+  plan.meta.status = status;
+  plan.meta.headers = headers.fields();
+  plan.meta.requestTime = requestTime;
+  plan.meta.responseTime = responseTime;
+  plan.meta.extra = *signature;
+  return plan;
+}
+
+// Starts writing a planned entry; for a variant, first points the URL's index at its Vary.
+std::shared_ptr<storage::EntryWriter> beginStore(storage::CacheStore& store,
+                                                 const std::string& baseKey, const StorePlan& plan,
+                                                 std::int64_t contentLength) {
+  if (!plan.varySignature.empty()) {
+    storage::CacheKey indexKey(baseKey);
+    auto index = store.lookup(indexKey);
+    const bool current = index && index->meta().extra == kVaryIndexMarker &&
+                         http::HeaderList(index->meta().headers).get("Vary") == plan.varyFields;
+    if (!current) {
+      storage::EntryMeta meta;
+      meta.key = baseKey;
+      meta.status = 0;
+      meta.headers = {{"Vary", plan.varyFields}};
+      meta.requestTime = plan.meta.requestTime;
+      meta.responseTime = plan.meta.responseTime;
+      meta.extra = kVaryIndexMarker;
+      auto writer = store.beginWrite(indexKey, std::move(meta), 0);
+      if (!writer || !writer->commit()) return nullptr;
+    }
+  }
+  auto writer = store.beginWrite(storage::CacheKey(plan.variantKey), plan.meta, contentLength);
+  return std::shared_ptr<storage::EntryWriter>(std::move(writer));
+}
+
+// Removes the fields a shared cache must not store or share: those named by private="..." and
+// no-cache="..." (RFC 9111 §5.2.2.4, §5.2.2.7).
+void stripQualifiedFields(http::HeaderList& headers, const policy::TargetedFields& targeted) {
+  for (const auto& name : policy::fieldsToStrip(policy::effectiveCacheControl(headers, targeted))) {
+    headers.remove(name);
+  }
+}
+
+origin::OriginRequest originRequestFor(const ClientRequest& request, const std::string& nodeName) {
+  origin::OriginRequest out;
+  out.method = request.method;
+  out.target = request.target;
+  out.headers = request.headers;
+  stripHopByHop(out.headers);
+  appendVia(out.headers, nodeName);
+  addForwardedFor(out.headers, request.clientAddress, request.scheme);
+  if (!out.headers.has("Host")) out.headers.add("Host", request.host);
+  return out;
+}
+
+}  // namespace
+
+struct ProxyPipeline::Lookup {
+  storage::ObjectHandle object;  // nullptr when nothing matching is stored.
+  std::string variantKey;        // Where `object` is stored.
+  bool varyMiss = false;         // The URL is stored, but not for this request's variant.
+};
+
+struct ProxyPipeline::FetchJob {
+  std::unique_ptr<Coalescer::LeaderTicket> ticket;
+  ClientRequest request;  // The leader's request, without a body.
+  std::string baseKey;
+  Lookup stored;  // The entry being revalidated, if any.
+};
+
+namespace {
+
+ProxyPipeline::Lookup findStored(storage::CacheStore& store, const std::string& baseKey,
+                                 const http::HeaderList& requestHeaders) {
+  ProxyPipeline::Lookup found;
+  auto object = store.lookup(storage::CacheKey(baseKey));
+  if (!object) return found;
+  std::string variantKey = baseKey;
+  if (object->meta().extra == kVaryIndexMarker) {
+    auto signature =
+        policy::varySignature(http::HeaderList(object->meta().headers), requestHeaders);
+    if (!signature) {
+      found.varyMiss = true;
+      return found;
+    }
+    variantKey = variantKeyFor(baseKey, *signature);
+    object = store.lookup(storage::CacheKey(variantKey));
+    if (!object) {
+      found.varyMiss = true;
+      return found;
+    }
+  }
+  // The variant's own Vary decides (it may differ from the index after Vary changed).
+  auto own = policy::varySignature(http::HeaderList(object->meta().headers), requestHeaders);
+  if (!own || *own != object->meta().extra) {
+    found.varyMiss = true;
+    return found;
+  }
+  found.object = std::move(object);
+  found.variantKey = std::move(variantKey);
+  return found;
 }
 
 }  // namespace
 
 ProxyPipeline::ProxyPipeline(PipelineOptions options, storage::CacheStore& store,
-                             origin::OriginRouter& router, Stats& stats, Clock clock)
+                             origin::OriginRouter& router, Stats& stats, Coalescer& coalescer,
+                             Executor& executor, Clock clock)
     : options_(std::move(options)),
       store_(store),
       router_(router),
       stats_(stats),
+      coalescer_(coalescer),
+      executor_(executor),
       clock_(std::move(clock)) {}
 
 void ProxyPipeline::handle(const ClientRequest& request, ResponseSink& sink) {
@@ -47,105 +222,346 @@ void ProxyPipeline::handle(const ClientRequest& request, ResponseSink& sink) {
     Stats& stats;
     ~InFlight() { Stats::add(stats.inFlight, -1); }
   } inFlight{stats_};
+
   if (viaContains(request.headers, options_.nodeName)) {
     Stats::add(stats_.loops);
     policy::CacheStatus status;
     status.detail = "loop";
     sendError(508, "Loop Detected", "request loop detected: it has passed this node already",
-              status.format(options_.nodeName), sink);
+              status, sink);
     return;
   }
-
   if (policy::classifyRequest(request.method, request.headers) ==
       policy::RequestDisposition::kBypass) {
     Stats::add(stats_.bypass);
-    forward(request, nullptr, policy::ForwardReason::kBypass, sink);
+    policy::CacheStatus status;
+    status.fwd = policy::ForwardReason::kBypass;
+    forwardDirect(request, nullptr, status, sink);
     return;
   }
+  handleCacheable(request, sink);
+}
 
-  storage::CacheKey key(policy::buildCacheKey(request.scheme, request.host, request.target));
-  policy::ForwardReason fwd = policy::ForwardReason::kUriMiss;
-  if (auto object = store_.lookup(key)) {
-    const auto& meta = object->meta();
-    http::HeaderList stored(meta.headers);
-    const std::int64_t now = clock_();
-    const std::int64_t lifetime =
-        policy::explicitFreshnessLifetime(stored, meta.responseTime).value_or(0);
-    const std::int64_t age = policy::currentAge(stored, meta.requestTime, meta.responseTime, now);
-    // The stored variant answers only requests with the same selecting headers (RFC 9111 §4.1).
-    // One variant per URL for now; a mismatch refetches and replaces it.
-    auto vary = policy::varySignature(stored, request.headers);
-    if (!vary || *vary != meta.extra) {
-      Stats::add(stats_.misses);
-      fwd = policy::ForwardReason::kVaryMiss;
-    } else if (age < lifetime) {
-      Stats::add(stats_.hits);
-      serveStored(request, *object, key, age, lifetime, sink);
-      return;
-    } else {
-      Stats::add(stats_.stale);
-      fwd = policy::ForwardReason::kStale;
+void ProxyPipeline::handleCacheable(const ClientRequest& request, ResponseSink& sink) {
+  const std::string baseKey = policy::buildCacheKey(request.scheme, request.host, request.target);
+  const Lookup found = findStored(store_, baseKey, request.headers);
+  const auto requestDirectives =
+      policy::parseCacheControl(request.headers.combined("Cache-Control").value_or(""));
+
+  policy::CacheStatus status;
+  if (found.object) {
+    const auto& meta = found.object->meta();
+    const http::HeaderList storedHeaders(meta.headers);
+    const auto decision =
+        policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
+                             meta.responseTime, clock_(), options_.lookup);
+    status.ttl = decision.ttl;
+    switch (decision.outcome) {
+      case policy::Lookup::kFresh:
+        Stats::add(stats_.hits);
+        status.hit = true;
+        serveStored(request, *found.object, decision.age, status, sink);
+        return;
+      case policy::Lookup::kStaleAllowed:
+        Stats::add(stats_.hits);
+        Stats::add(stats_.staleServed);
+        status.hit = true;
+        status.detail = "stale";
+        serveStored(request, *found.object, decision.age, status, sink);
+        return;
+      case policy::Lookup::kStaleWhileRevalidate:
+        Stats::add(stats_.hits);
+        Stats::add(stats_.staleServed);
+        status.hit = true;
+        status.detail = "stale";
+        serveStored(request, *found.object, decision.age, status, sink);
+        startBackgroundRefresh(request, baseKey, found);
+        return;
+      case policy::Lookup::kRevalidate:
+      case policy::Lookup::kUnusable:
+        Stats::add(stats_.stale);
+        status.fwd = policy::forwardReason(decision);
+        break;
     }
   } else {
     Stats::add(stats_.misses);
+    status.fwd =
+        found.varyMiss ? policy::ForwardReason::kVaryMiss : policy::ForwardReason::kUriMiss;
   }
-  forward(request, &key, fwd, sink);
-}
 
-void ProxyPipeline::serveStored(const ClientRequest& request, const storage::StoredObject& object,
-                                const storage::CacheKey& key, std::int64_t age,
-                                std::int64_t lifetime, ResponseSink& sink) {
-  const auto& meta = object.meta();
-  http::HeaderList headers(meta.headers);
-  dropServedFields(headers);
-  headers.add("Age", std::to_string(age));  // RFC 9111 §5.1
-  appendVia(headers, options_.nodeName);
-  policy::CacheStatus status;
-  status.hit = true;
-  status.ttl = lifetime - age;
-  headers.add("Cache-Status", status.format(options_.nodeName));
-
-  const bool noBody = responseHasNoBody(request.method, meta.status);
-  sink.sendHead(meta.status, "", headers, static_cast<std::int64_t>(meta.bodySize));
-  if (noBody) {
-    sink.finish();
+  // RFC 9111 §5.2.1.7: nothing usable is stored and the client forbids forwarding.
+  if (requestDirectives.onlyIfCached) {
+    policy::CacheStatus none;
+    none.detail = "only-if-cached";
+    sendError(504, "Gateway Timeout", "not in cache (only-if-cached)", none, sink);
     return;
   }
-  for (std::size_t i = 0; i < object.chunkCount(); ++i) {
-    storage::Chunk chunk = object.chunk(i);
-    if (!chunk) {
-      // The store found the chunk missing or corrupt and removed the entry: cut the response
-      // rather than send a body that is not the origin's.
-      Stats::add(stats_.corruptBodies);
-      logger().warning("event=corrupt_body key=%s chunk=%z", key.text(), i);
-      sink.abort();
-      return;
-    }
-    if (!sink.write(chunk->data(), chunk->size())) {
-      Stats::add(stats_.clientAborts);
-      sink.abort();
-      return;
-    }
-    Stats::add(stats_.bytesToClients, chunk->size());
+  if (coalescer_.isHitForMiss(baseKey, clock_())) {
+    status.detail = "hit-for-miss";
+    forwardDirect(request, &baseKey, status, sink);
+    return;
   }
-  sink.finish();
+  fetchShared(request, baseKey, found, status, sink);
 }
 
-void ProxyPipeline::forward(const ClientRequest& request, const storage::CacheKey* key,
-                            policy::ForwardReason fwd, ResponseSink& sink) {
-  origin::OriginRequest out;
-  out.method = request.method;
-  out.target = request.target;
-  out.headers = request.headers;
-  stripHopByHop(out.headers);
-  appendVia(out.headers, options_.nodeName);
-  addForwardedFor(out.headers, request.clientAddress, request.scheme);
-  if (!out.headers.has("Host")) out.headers.add("Host", request.host);
+void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string& baseKey,
+                                const Lookup& found, policy::CacheStatus status,
+                                ResponseSink& sink) {
+  // A waiter whose leader failed before any response retries once under a new leader.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Coalescer::Join join = coalescer_.join(baseKey);
+    Fill::Reader reader(join.fill);
+    const bool leader = join.leader != nullptr;
+    if (leader) {
+      auto job = std::make_shared<FetchJob>();
+      job->ticket = std::move(join.leader);
+      job->request = request;
+      job->request.body = nullptr;
+      job->baseKey = baseKey;
+      job->stored = found;
+      if (!executor_.submit([this, job] { runFetch(*job); })) {
+        // Saturated: no coalescing for this one. Dropping the ticket fails the fill, so any
+        // waiter that joined meanwhile retries.
+        job.reset();
+        forwardDirect(request, &baseKey, status, sink);
+        return;
+      }
+    }
+    auto head = join.fill->waitHead(std::chrono::steady_clock::now() + options_.coalesceWait);
+    if (!head) {
+      // The leader is too slow to answer: fetch independently rather than wait on.
+      status.detail = "coalesce-timeout";
+      forwardDirect(request, &baseKey, status, sink);
+      return;
+    }
+    status.collapsed = !leader;
+    switch (head->kind) {
+      case FillKind::kFailed: {
+        if (found.object) {
+          const auto& meta = found.object->meta();
+          const http::HeaderList storedHeaders(meta.headers);
+          auto decision =
+              policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
+                                   meta.responseTime, clock_(), options_.lookup);
+          if (policy::canServeStaleOnError(request.headers, storedHeaders, decision.age,
+                                           decision.lifetime, options_.lookup)) {
+            Stats::add(stats_.staleServed);
+            status.fwd = policy::ForwardReason::kStale;
+            status.ttl = decision.ttl;
+            status.detail = "stale-if-error";
+            serveStored(request, *found.object, decision.age, status, sink);
+            return;
+          }
+        }
+        if (!leader && attempt == 0) continue;
+        status.detail = "origin-unreachable";
+        sendError(502, "Bad Gateway", "the origin could not be reached", status, sink);
+        return;
+      }
+      case FillKind::kStored: {
+        Stats::add(stats_.hits);
+        const auto& meta = head->stored->meta();
+        const http::HeaderList storedHeaders(meta.headers);
+        auto decision =
+            policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
+                                 meta.responseTime, clock_(), options_.lookup);
+        status.fwdStatus = 304;
+        status.ttl = decision.ttl;
+        serveStored(request, *head->stored, decision.age, status, sink);
+        return;
+      }
+      case FillKind::kUncacheable:
+        if (!leader) {
+          // "Fetch yourself": in parallel with the others, not queued behind them.
+          status.collapsed = false;
+          forwardDirect(request, &baseKey, status, sink);
+          return;
+        }
+        break;
+      case FillKind::kStream:
+        break;
+    }
+    // A stale entry may stand in for an origin error (RFC 5861 §4).
+    if (found.object && head->status >= 500) {
+      const auto& meta = found.object->meta();
+      const http::HeaderList storedHeaders(meta.headers);
+      auto decision =
+          policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
+                               meta.responseTime, clock_(), options_.lookup);
+      if (policy::canServeStaleOnError(request.headers, storedHeaders, decision.age,
+                                       decision.lifetime, options_.lookup)) {
+        Stats::add(stats_.staleServed);
+        status.fwd = policy::ForwardReason::kStale;
+        status.fwdStatus = head->status;
+        status.ttl = decision.ttl;
+        status.detail = "stale-if-error";
+        serveStored(request, *found.object, decision.age, status, sink);
+        return;
+      }
+    }
+    // The leader's response is for its variant; a waiter with other selecting headers fetches
+    // its own (RFC 9111 §4.1).
+    if (!leader && policy::varySignature(head->headers, request.headers) != head->varySignature) {
+      status.collapsed = false;
+      status.fwd = policy::ForwardReason::kVaryMiss;
+      forwardDirect(request, &baseKey, status, sink);
+      return;
+    }
+    status.fwdStatus = head->status;
+    status.stored = head->storing;
+    streamFill(request, reader, *head, status, sink);
+    return;
+  }
+}
+
+void ProxyPipeline::startBackgroundRefresh(const ClientRequest& request, const std::string& baseKey,
+                                           const Lookup& found) {
+  Coalescer::Join join = coalescer_.join(baseKey);
+  if (!join.leader) return;  // A fetch for this key is already under way.
+  Stats::add(stats_.backgroundRefreshes);
+  auto job = std::make_shared<FetchJob>();
+  job->ticket = std::move(join.leader);
+  job->request = request;
+  job->request.body = nullptr;
+  job->baseKey = baseKey;
+  job->stored = found;
+  job->ticket->fill()->setStoring(true);  // Nobody reads it: it exists to refresh the store.
+  executor_.submit([this, job] { runFetch(*job); });
+}
+
+void ProxyPipeline::runFetch(FetchJob& job) {
+  Fill& fill = *job.ticket->fill();
+  origin::OriginRequest out = originRequestFor(job.request, options_.nodeName);
+  out.method = "GET";  // HEAD misses fill the cache with the GET response (RFC 9111 §4.3.5).
+  stripClientConditionals(out.headers);
+  if (job.stored.object) {
+    // RFC 9111 §4.3.1: validate the stored response with its validators.
+    const http::HeaderList storedHeaders(job.stored.object->meta().headers);
+    const http::HeaderList validators = policy::validatorsForRevalidation(storedHeaders);
+    for (const auto& [name, value] : validators.fields()) out.headers.add(name, value);
+  }
+
+  const std::int64_t requestTime = clock_();
+  Stats::add(stats_.originFetches);
+  origin::FetchFailure failure = origin::FetchFailure::kNone;
+  std::string error;
+  auto response = router_.fetch(job.request.host, out, &failure, &error);
+  if (!response) {
+    Stats::add(stats_.originErrors);
+    coalescer_.counters().leaderFailures.fetch_add(1, std::memory_order_relaxed);
+    logger().warning("event=origin_error stage=%s host=%s target=%s error=\"%s\"",
+                     std::string(origin::toString(failure)), job.request.host, job.request.target,
+                     error);
+    fill.fail(error);
+    return;
+  }
+  const std::int64_t responseTime = clock_();
+  http::HeaderList headers = response->headers();
+  stripHopByHop(headers);
+  const int status = response->status();
+
+  if (status == 304) {
+    const http::HeaderList storedHeaders(job.stored.object ? job.stored.object->meta().headers
+                                                           : storage::EntryMeta{}.headers);
+    if (!job.stored.object || !policy::notModifiedMatchesStored(headers, storedHeaders)) {
+      Stats::add(stats_.originErrors);
+      fill.fail("the origin answered 304 to a request this node did not make conditional");
+      return;
+    }
+    // RFC 9111 §4.3.4: freshen the stored response with the 304's fields; keep the body.
+    storage::EntryMeta meta = job.stored.object->meta();
+    meta.headers = policy::mergeNotModified(storedHeaders, headers).fields();
+    meta.requestTime = requestTime;
+    meta.responseTime = responseTime;
+    store_.updateMeta(storage::CacheKey(job.stored.variantKey), meta);
+    Stats::add(stats_.revalidated);
+    FillHead head;
+    head.kind = FillKind::kStored;
+    head.status = meta.status;
+    head.stored = std::make_shared<MetaOverlay>(job.stored.object, std::move(meta));
+    fill.publishHead(std::move(head));
+    fill.finish();
+    return;
+  }
+
+  stripQualifiedFields(headers, options_.lookup.targeted);
+  const std::int64_t length = response->contentLength();
+  StorePlan plan = planStore(job.request, job.baseKey, status, headers, length, options_,
+                             requestTime, responseTime);
+  std::shared_ptr<storage::EntryWriter> writer;
+  if (plan.store) writer = beginStore(store_, job.baseKey, plan, length);
+
+  FillHead head;
+  head.status = status;
+  head.reason = response->reason();
+  head.headers = headers;
+  head.contentLength = length;
+  head.varySignature = policy::varySignature(headers, job.request.headers).value_or("");
+  head.requestTime = requestTime;
+  head.responseTime = responseTime;
+  if (writer) {
+    head.kind = FillKind::kStream;
+    head.storing = true;
+    fill.setSpill([writer](std::size_t index) { return writer->writtenChunk(index); });
+    coalescer_.forgetUncacheable(job.baseKey);
+  } else if (!job.stored.object) {
+    head.kind = FillKind::kUncacheable;
+    coalescer_.rememberUncacheable(job.baseKey, responseTime);
+  } else {
+    head.kind = FillKind::kStream;  // E.g. an error to share while a stale entry exists.
+  }
+  fill.publishHead(std::move(head));
+  if (!writer) job.ticket->release();  // New requests need not wait on an unshareable fetch.
+
+  std::array<char, kCopyBufferSize> buffer;
+  std::uint64_t total = 0;
+  bool storing = writer != nullptr;
+  while (true) {
+    if (stopping_.load(std::memory_order_relaxed)) {
+      fill.fail("the node is shutting down");
+      return;
+    }
+    std::int64_t n = response->read(buffer.data(), buffer.size());
+    if (n < 0) {
+      Stats::add(stats_.originErrors);
+      coalescer_.counters().leaderFailures.fetch_add(1, std::memory_order_relaxed);
+      logger().warning("event=origin_body_error host=%s target=%s received=%s error=\"%s\"",
+                       job.request.host, job.request.target, std::to_string(total),
+                       response->error());
+      fill.fail(response->error());  // The writer is abandoned: nothing partial is stored.
+      return;
+    }
+    if (n == 0) break;
+    total += static_cast<std::uint64_t>(n);
+    Stats::add(stats_.bytesFromOrigin, static_cast<std::uint64_t>(n));
+    // The store sees the bytes first, so a chunk the fill drops is already readable back.
+    if (storing &&
+        (total > options_.maxObjectBytes || !writer->append(std::string_view(buffer.data(), n)))) {
+      storing = false;
+      fill.setStoring(false);
+      Stats::add(stats_.storeFailures);
+    }
+    if (!fill.append(buffer.data(), static_cast<std::size_t>(n)) && !storing) {
+      fill.fail("abandoned: no reader is left");  // Nobody wants the rest.
+      return;
+    }
+  }
+  if (storing) {
+    if (writer->commit()) {
+      Stats::add(stats_.stored);
+    } else {
+      Stats::add(stats_.storeFailures);
+    }
+  }
+  fill.finish();
+}
+
+void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::string* baseKey,
+                                  policy::CacheStatus status, ResponseSink& sink) {
+  origin::OriginRequest out = originRequestFor(request, options_.nodeName);
   out.body = request.body;
   out.contentLength = request.contentLength;
 
-  policy::CacheStatus status;
-  status.fwd = fwd;
   const std::int64_t requestTime = clock_();
   Stats::add(stats_.originFetches);
   origin::FetchFailure failure = origin::FetchFailure::kNone;
@@ -157,45 +573,31 @@ void ProxyPipeline::forward(const ClientRequest& request, const storage::CacheKe
                      std::string(origin::toString(failure)), request.method, request.host,
                      request.target, error);
     status.detail = "origin-unreachable";
-    sendError(502, "Bad Gateway", "the origin could not be reached",
-              status.format(options_.nodeName), sink);
+    sendError(502, "Bad Gateway", "the origin could not be reached", status, sink);
     return;
   }
   const std::int64_t responseTime = clock_();
   status.fwdStatus = response->status();
-
   http::HeaderList headers = response->headers();
   stripHopByHop(headers);
+  if (!policy::isSafeMethod(request.method)) invalidate(request, response->status(), headers);
+
   const bool noBody = responseHasNoBody(request.method, response->status());
   const std::int64_t length = noBody ? 0 : response->contentLength();
 
-  // Store decision (RFC 9111 §3), made before the body arrives so the body streams straight into
-  // the store while it goes to the client.
-  std::unique_ptr<storage::EntryWriter> writer;
-  if (key && request.method == "GET" &&
-      (length < 0 || static_cast<std::uint64_t>(length) <= options_.maxObjectBytes)) {
-    auto decision =
-        policy::decideStore(request.method, request.headers, response->status(), headers);
-    auto lifetime = policy::explicitFreshnessLifetime(headers, responseTime);
-    auto vary = policy::varySignature(headers, request.headers);
-    if (decision == policy::StoreDecision::kStore && lifetime.value_or(0) > 0 && vary) {
-      storage::EntryMeta meta;
-      meta.extra = *vary;
-      meta.key = key->text();
-      meta.status = response->status();
-      meta.headers = headers.fields();
-      meta.requestTime = requestTime;
-      meta.responseTime = responseTime;
-      writer = store_.beginWrite(*key, std::move(meta), length);
-      status.stored = writer != nullptr;
-    }
+  std::shared_ptr<storage::EntryWriter> writer;
+  if (baseKey && request.method == "GET" && !request.headers.has("Range") &&
+      !request.headers.has("If-None-Match") && !request.headers.has("If-Modified-Since")) {
+    stripQualifiedFields(headers, options_.lookup.targeted);
+    StorePlan plan = planStore(request, *baseKey, response->status(), headers, length, options_,
+                               requestTime, responseTime);
+    if (plan.store) writer = beginStore(store_, *baseKey, plan, length);
+    status.stored = writer != nullptr;
+    if (writer) coalescer_.forgetUncacheable(*baseKey);
   }
 
-  http::HeaderList clientHeaders = headers;
-  clientHeaders.remove("Content-Length");
-  appendVia(clientHeaders, options_.nodeName);
-  clientHeaders.add("Cache-Status", status.format(options_.nodeName));
-  sink.sendHead(response->status(), response->reason(), clientHeaders, length);
+  sink.sendHead(response->status(), response->reason(),
+                servedHeaders(headers, options_.nodeName, status, std::nullopt), length);
   if (noBody) {
     if (writer && writer->commit()) Stats::add(stats_.stored);
     sink.finish();
@@ -211,8 +613,7 @@ void ProxyPipeline::forward(const ClientRequest& request, const storage::CacheKe
       Stats::add(stats_.originErrors);
       logger().warning("event=origin_body_error host=%s target=%s received=%s error=\"%s\"",
                        request.host, request.target, std::to_string(total), response->error());
-      writer.reset();  // Never store a partial object.
-      sink.abort();
+      sink.abort();  // The writer is dropped uncommitted: nothing partial is stored.
       return;
     }
     if (n == 0) break;
@@ -248,19 +649,15 @@ void ProxyPipeline::forward(const ClientRequest& request, const storage::CacheKe
   }
 }
 
-void ProxyPipeline::sendError(int status, const std::string& reason, const std::string& message,
-                              const std::string& cacheStatus, ResponseSink& sink) {
-  http::HeaderList headers;
-  headers.add("Content-Type", "text/plain; charset=utf-8");
-  headers.add("Cache-Control", "no-store");
-  headers.add("Cache-Status", cacheStatus);
-  appendVia(headers, options_.nodeName);
-  std::string body = std::to_string(status) + " " + reason + ": " + message + "\n";
-  sink.sendHead(status, reason, headers, static_cast<std::int64_t>(body.size()));
-  if (sink.write(body.data(), body.size())) {
-    sink.finish();
-  } else {
-    sink.abort();
+void ProxyPipeline::invalidate(const ClientRequest& request, int status,
+                               const http::HeaderList& headers) {
+  // RFC 9111 §4.4: a successful unsafe method invalidates the target URI and the same-origin
+  // Location and Content-Location. Removing a URL's base key also drops its Vary index, which
+  // makes every variant unreachable.
+  for (const auto& key : policy::invalidationKeys(request.method, status, request.scheme,
+                                                  request.host, request.target, headers)) {
+    store_.remove(storage::CacheKey(key));
+    Stats::add(stats_.invalidations);
   }
 }
 

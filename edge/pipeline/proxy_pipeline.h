@@ -1,18 +1,30 @@
 #pragma once
-// The request pipeline: route, classify, look up, decide, fetch, store, respond. Socket-free:
-// the server adapter hands it a ClientRequest and a ResponseSink; the origin side is reached
-// through OriginRouter. Every caching decision comes from edge/policy.
-// Thread-safety: handle() is called concurrently from server threads; the pipeline holds no
-// per-request state.
+// The request pipeline: route, classify, look up, decide, coalesce, fetch, store, respond.
+// Socket-free: the server adapter hands it a ClientRequest and a ResponseSink; the origin side is
+// reached through OriginRouter. Every caching decision comes from edge/policy.
+//
+// Misses for the same key are coalesced: one fetch job (on the Executor) fills a Fill that every
+// waiting request streams from while it arrives. Uncacheable outcomes release the waiters at once
+// and are remembered (hit-for-miss). Stale entries are revalidated with one conditional request
+// per key; stale-while-revalidate refreshes in the background.
+//
+// Thread-safety: handle() is called concurrently from server threads; shared state lives in the
+// store, the coalescer and relaxed atomic counters.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <string>
 
 #include "edge/http/header_list.h"
 #include "edge/origin/origin_router.h"
+#include "edge/pipeline/coalescer.h"
+#include "edge/pipeline/executor.h"
 #include "edge/pipeline/stats.h"
+#include "edge/policy/cache_decision.h"
 #include "edge/policy/cache_status.h"
 #include "storage/cache_store.h"
 
@@ -47,7 +59,10 @@ class ResponseSink {
 
 struct PipelineOptions {
   std::string nodeName = "strata";
-  std::uint64_t maxObjectBytes = 1ull << 30;  // Larger responses pass through unstored.
+  std::uint64_t maxObjectBytes = 1ull << 30;      // Larger responses pass through unstored.
+  policy::LookupOptions lookup;                   // Targeted fields, stale-if-error grace.
+  std::chrono::milliseconds coalesceWait{10000};  // A waiter's wait for the leader's head.
+  std::chrono::milliseconds bodyWait{30000};      // Longest wait for the next body bytes.
 };
 
 class ProxyPipeline {
@@ -55,24 +70,41 @@ class ProxyPipeline {
   using Clock = std::function<std::int64_t()>;  // Unix seconds.
 
   ProxyPipeline(PipelineOptions options, storage::CacheStore& store, origin::OriginRouter& router,
-                Stats& stats, Clock clock);
+                Stats& stats, Coalescer& coalescer, Executor& executor, Clock clock);
 
   void handle(const ClientRequest& request, ResponseSink& sink);
 
+  // Makes fetch jobs stop reading origin bodies (node shutdown).
+  void shutdown() { stopping_.store(true); }
+
+  struct Lookup;  // A stored entry found for a request (pipeline internals).
+  struct FetchJob;
+
  private:
+  void handleCacheable(const ClientRequest& request, ResponseSink& sink);
+  void fetchShared(const ClientRequest& request, const std::string& baseKey, const Lookup& found,
+                   policy::CacheStatus status, ResponseSink& sink);
+  void runFetch(FetchJob& job);
+  void startBackgroundRefresh(const ClientRequest& request, const std::string& baseKey,
+                              const Lookup& found);
+  void forwardDirect(const ClientRequest& request, const std::string* baseKey,
+                     policy::CacheStatus status, ResponseSink& sink);
   void serveStored(const ClientRequest& request, const storage::StoredObject& object,
-                   const storage::CacheKey& key, std::int64_t age, std::int64_t lifetime,
-                   ResponseSink& sink);
-  void forward(const ClientRequest& request, const storage::CacheKey* key,
-               policy::ForwardReason fwd, ResponseSink& sink);
+                   std::int64_t age, policy::CacheStatus status, ResponseSink& sink);
+  void streamFill(const ClientRequest& request, Fill::Reader& reader, const FillHead& head,
+                  policy::CacheStatus status, ResponseSink& sink);
   void sendError(int status, const std::string& reason, const std::string& message,
-                 const std::string& cacheStatus, ResponseSink& sink);
+                 const policy::CacheStatus& cacheStatus, ResponseSink& sink);
+  void invalidate(const ClientRequest& request, int status, const http::HeaderList& headers);
 
   PipelineOptions options_;
   storage::CacheStore& store_;
   origin::OriginRouter& router_;
   Stats& stats_;
+  Coalescer& coalescer_;
+  Executor& executor_;
   Clock clock_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace strata::edge::pipeline

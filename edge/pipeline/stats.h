@@ -22,6 +22,12 @@ struct Stats {
   std::atomic<std::uint64_t> bytesToClients{0};
   std::atomic<std::uint64_t> bytesFromOrigin{0};
   std::atomic<std::uint64_t> corruptBodies{0};
+  std::atomic<std::uint64_t> revalidated{0};    // 304 from the origin refreshed a stored entry.
+  std::atomic<std::uint64_t> staleServed{0};    // Stale served (max-stale, SWR, stale-if-error).
+  std::atomic<std::uint64_t> notModified{0};    // 304 answered to clients from cache.
+  std::atomic<std::uint64_t> rangesServed{0};   // 206 answered from cache or a fill.
+  std::atomic<std::uint64_t> invalidations{0};  // Entries removed after unsafe methods.
+  std::atomic<std::uint64_t> backgroundRefreshes{0};
   std::atomic<std::int64_t> inFlight{0};  // Gauge: requests being handled now.
 
   static void add(std::atomic<std::int64_t>& gauge, std::int64_t n) {

@@ -6,6 +6,7 @@
 
 #include "edge/http/http_date.h"
 #include "edge/policy/cache_control.h"
+#include "edge/policy/conditional.h"
 #include "edge/policy/freshness.h"
 
 namespace strata::edge::policy {
@@ -152,7 +153,8 @@ bool isHeuristicallyCacheableStatus(int status) {
 }
 
 StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList& requestHeaders,
-                          int status, const http::HeaderList& responseHeaders) {
+                          int status, const http::HeaderList& responseHeaders,
+                          const TargetedFields& targeted) {
   // RFC 9111 §3: "the request method is understood by the cache"; Strata stores GET only
   // (method names are case-sensitive, RFC 9110 §9.1).
   if (requestMethod != "GET") return StoreDecision::kMethodNotCacheable;
@@ -160,7 +162,8 @@ StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList
   if (!isUnderstoodStatus(status)) return StoreDecision::kStatusNotCacheable;
 
   const CacheControl requestCc = cacheControlOf(requestHeaders);
-  const CacheControl responseCc = cacheControlOf(responseHeaders);
+  // RFC 9213 §2.2: a valid targeted field replaces Cache-Control for this cache.
+  const CacheControl responseCc = effectiveCacheControl(responseHeaders, targeted);
 
   // RFC 9111 §3, §5.2.1.5: no-store in the request forbids storing the response.
   if (requestCc.noStore) return StoreDecision::kNoStore;
@@ -180,11 +183,39 @@ StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList
   }
   // RFC 9111 §4.1: Vary "*" always fails to match; storing would be useless.
   if (varyHasStar(responseHeaders)) return StoreDecision::kVaryStar;
-  // RFC 9111 §3: storing needs explicit freshness (max-age, s-maxage, Expires) in this version;
-  // heuristic freshness (§4.2.2) comes later. Invalid/conflicting values still count (they
-  // mean "stale", which is storable for revalidation).
-  if (!explicitFreshnessLifetime(responseHeaders, 0)) return StoreDecision::kNoExplicitFreshness;
+  // RFC 9111 §3: explicit freshness (max-age, s-maxage, Expires, or a targeted field) allows
+  // storing. Invalid/conflicting values still count (they mean "stale", storable for
+  // revalidation).
+  if (explicitFreshnessLifetime(responseHeaders, 0, targeted)) return StoreDecision::kStore;
+  // RFC 9111 §3: without explicit freshness, only heuristically cacheable statuses or `public`
+  // responses may be stored.
+  if (!isHeuristicallyCacheableStatus(status) && !responseCc.isPublic) {
+    return StoreDecision::kNoExplicitFreshness;
+  }
+  // RFC 9111 §4.2.2: a heuristic lifetime makes the response reusable ...
+  if (freshnessLifetime(responseHeaders, status, 0, targeted).heuristic) {
+    return StoreDecision::kStore;
+  }
+  // ... and so does a validator (RFC 9111 §4.3.1): the stale entry can be revalidated. This
+  // covers response no-cache with validators too (§5.2.2.4: reuse after validation).
+  const auto lastModified = responseHeaders.get("Last-Modified");
+  const bool hasLastModified = lastModified && http::parseHttpDate(*lastModified);
+  if (!storedEntityTag(responseHeaders) && !hasLastModified) {
+    return StoreDecision::kNoExplicitFreshness;
+  }
   return StoreDecision::kStore;
+}
+
+std::vector<std::string> fieldsToStrip(const CacheControl& cc) {
+  // RFC 9111 §5.2.2.4 (no-cache="…") and §5.2.2.7 (private="…"): a shared cache MUST NOT
+  // send/store the listed fields without revalidation; Strata strips them before storing.
+  std::vector<std::string> out;
+  for (const auto* list : {&cc.privateFields, &cc.noCacheFields}) {
+    for (const std::string& name : *list) {
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  }
+  return out;
 }
 
 std::optional<std::int64_t> heuristicFreshness(const http::HeaderList& responseHeaders, int status,

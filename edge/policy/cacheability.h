@@ -4,9 +4,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "edge/http/header_list.h"
+#include "edge/policy/cache_control.h"
+#include "edge/policy/targeted.h"
 
 namespace strata::edge::policy {
 
@@ -26,14 +30,27 @@ enum class StoreDecision {
   kNoStore,              // no-store in request or response (§5.2.1.5, §5.2.2.5).
   kPrivate,              // Unqualified private in a shared cache (§5.2.2.7).
   kAuthorization,        // Request had Authorization and the response does not allow it (§3.5).
-  kNoExplicitFreshness,  // No max-age/s-maxage/Expires (heuristics come later).
+  kNoExplicitFreshness,  // Nothing makes it reusable: no explicit or heuristic freshness and
+                         // no validator on a storable status (§3, §4.2.2, §4.3).
   kVaryStar,             // Vary: * can never be matched (§4.1).
 };
 const char* toString(StoreDecision d);
 
-// Decides whether a shared cache may store this response to this request.
+// Decides whether a shared cache may store this response to this request. Response directives
+// come from effectiveCacheControl (a valid targeted field replaces Cache-Control, RFC 9213
+// §2.2). Stored when, besides the prohibitions above, something makes the response reusable:
+// explicit freshness (including targeted, invalid or conflicting values, which mean stale), a
+// heuristic lifetime (§4.2.2: Last-Modified on a heuristically cacheable status or with
+// `public`), or a validator (ETag, Last-Modified) on a response RFC 9111 §3 lets us store
+// without explicit freshness (heuristically cacheable status or `public`), since a stale entry
+// with validators can be revalidated (§4.3). The stored response may then have lifetime 0.
 StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList& requestHeaders,
-                          int status, const http::HeaderList& responseHeaders);
+                          int status, const http::HeaderList& responseHeaders,
+                          const TargetedFields& targeted = TargetedFields{});
+
+// RFC 9111 §5.2.2.4, §5.2.2.7: the field names (lower-case, no duplicates) named by
+// no-cache="…" and private="…", which a shared cache removes before storing the response.
+std::vector<std::string> fieldsToStrip(const CacheControl& responseCacheControl);
 
 // A final status code defined by RFC 9110 that this cache understands (RFC 9111 §3). 206 and
 // 304 are excluded: this version neither stores partial content nor stores 304s.

@@ -49,17 +49,38 @@ std::int64_t dateValue(const http::HeaderList& headers, std::int64_t responseTim
   return responseTime;
 }
 
-}  // namespace
+// RFC 9111 §4.2.2 (heuristically cacheable statuses, RFC 9110 §15.1). Duplicated from
+// cacheability.cc's isHeuristicallyCacheableStatus to keep freshness free of store rules.
+bool heuristicStatus(int status) {
+  switch (status) {
+    case 200:
+    case 203:
+    case 204:
+    case 300:
+    case 301:
+    case 308:
+    case 404:
+    case 405:
+    case 410:
+    case 414:
+    case 501:
+      return true;
+    default:
+      return false;
+  }
+}
 
-std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& responseHeaders,
-                                                      std::int64_t responseTime) {
-  const CacheControl cc = parseCacheControl(responseHeaders.combined("Cache-Control").value_or(""));
+std::optional<std::int64_t> explicitLifetime(const http::HeaderList& responseHeaders,
+                                             std::int64_t responseTime, const CacheControl& cc,
+                                             bool targeted) {
   // RFC 9111 §4.2.1: with duplicate or invalid freshness directives a cache may consider the
   // response stale; Strata does.
   if (cc.conflictingFreshness) return 0;
   // RFC 9111 §4.2.1: a shared cache uses s-maxage first (§5.2.2.10), then max-age (§5.2.2.1).
   if (cc.sMaxAge) return *cc.sMaxAge;
   if (cc.maxAge) return *cc.maxAge;
+  // RFC 9213 §2.2: with a targeted field in use, Expires is ignored along with Cache-Control.
+  if (targeted) return std::nullopt;
   // RFC 9111 §4.2.1: otherwise Expires minus Date.
   const std::vector<std::string_view> expires = responseHeaders.getAll("Expires");
   if (expires.empty()) return std::nullopt;
@@ -72,6 +93,52 @@ std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& re
   if (!expiresAt) return 0;
   const std::int64_t lifetime = satSub(*expiresAt, dateValue(responseHeaders, responseTime));
   return std::max<std::int64_t>(lifetime, 0);  // Expires in the past: already stale.
+}
+
+}  // namespace
+
+std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& responseHeaders,
+                                                      std::int64_t responseTime) {
+  const CacheControl cc = parseCacheControl(responseHeaders.combined("Cache-Control").value_or(""));
+  return explicitLifetime(responseHeaders, responseTime, cc, false);
+}
+
+std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& responseHeaders,
+                                                      std::int64_t responseTime,
+                                                      const TargetedFields& targetedFields) {
+  bool targeted = false;
+  const CacheControl cc = effectiveCacheControl(responseHeaders, targetedFields, &targeted);
+  return explicitLifetime(responseHeaders, responseTime, cc, targeted);
+}
+
+Freshness freshnessLifetime(const http::HeaderList& responseHeaders, int status,
+                            std::int64_t responseTime, const TargetedFields& targetedFields,
+                            double heuristicFraction, std::int64_t heuristicCapSeconds) {
+  bool targeted = false;
+  const CacheControl cc = effectiveCacheControl(responseHeaders, targetedFields, &targeted);
+  // RFC 9111 §4.2.1 / RFC 9213 §2.2: explicit freshness first.
+  if (const auto lifetime = explicitLifetime(responseHeaders, responseTime, cc, targeted)) {
+    return Freshness{std::max<std::int64_t>(*lifetime, 0), false};
+  }
+  // RFC 9111 §4.2.2: heuristics only without explicit freshness, and only for heuristically
+  // cacheable statuses or responses explicitly marked cacheable (`public`, §5.2.2.9).
+  if (!heuristicStatus(status) && !cc.isPublic) return Freshness{};
+  const auto lastModifiedText = responseHeaders.get("Last-Modified");
+  if (!lastModifiedText) return Freshness{};
+  const auto lastModified = http::parseHttpDate(*lastModifiedText);
+  if (!lastModified) return Freshness{};
+  // RFC 9111 §4.2.2: a fraction of the time since Last-Modified ("10% ... typical").
+  const std::int64_t sinceModified =
+      std::max<std::int64_t>(0, satSub(dateValue(responseHeaders, responseTime), *lastModified));
+  double fraction = heuristicFraction;
+  if (!(fraction > 0.0)) fraction = 0.0;  // Also catches NaN.
+  if (fraction > 1.0) fraction = 1.0;
+  const std::int64_t cap = std::max<std::int64_t>(0, heuristicCapSeconds);
+  // The small epsilon keeps e.g. 1000 * 0.1 from flooring to 99 through binary rounding.
+  const double scaled = static_cast<double>(sinceModified) * fraction + 1e-6;
+  const std::int64_t lifetime =
+      scaled >= static_cast<double>(cap) ? cap : static_cast<std::int64_t>(scaled);
+  return Freshness{lifetime, true};
 }
 
 std::int64_t currentAge(const http::HeaderList& responseHeaders, std::int64_t requestTime,

@@ -37,6 +37,8 @@ class PocoResponseSink : public pipeline::ResponseSink {
     }
     if (contentLength >= 0) {
       response_.setContentLength64(contentLength);
+    } else if (contentLength == -2) {
+      // No body follows and its length is unknown (a 304 or 204): no framing at all.
     } else if (http10_) {
       response_.setKeepAlive(false);  // Close-delimited body for HTTP/1.0 clients.
     } else {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "edge/policy/cache_control.h"
+
 namespace strata::edge::policy {
 namespace {
 
@@ -130,10 +132,10 @@ INSTANTIATE_TEST_SUITE_P(Rfc9111, DecideStoreTest, ::testing::Values(
   // Explicit freshness (RFC 9111 §3, §4.2.1).
   StoreCase{"RFC 9111 §4.2.1 200 without explicit freshness", "GET", kNone, 200, kNone,
             SD::kNoExplicitFreshness},
-  StoreCase{"RFC 9111 §4.2.1 public alone is not freshness (heuristics later)", "GET", kNone,
+  StoreCase{"RFC 9111 §4.2.2 public alone without Last-Modified or validator", "GET", kNone,
             200, h({{"Cache-Control", "public"}}), SD::kNoExplicitFreshness},
-  StoreCase{"RFC 9111 §4.2.1 Last-Modified alone is not explicit", "GET", kNone, 200,
-            h({{"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"}}), SD::kNoExplicitFreshness},
+  StoreCase{"RFC 9111 §4.2.2 Last-Modified gives heuristic freshness", "GET", kNone, 200,
+            h({{"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"}}), SD::kStore},
   StoreCase{"RFC 9111 §5.2.2.10 s-maxage", "GET", kNone, 200, h({{"Cache-Control", "s-maxage=5"}}),
             SD::kStore},
   StoreCase{"RFC 9111 §5.3 Expires", "GET", kNone, 200,
@@ -202,7 +204,50 @@ INSTANTIATE_TEST_SUITE_P(Rfc9111, DecideStoreTest, ::testing::Values(
             h({{"Cache-Control", "max-age=60"}, {"Vary", "Accept"}, {"vary", "*"}}),
             SD::kVaryStar},
   StoreCase{"RFC 9111 §4.1 ordinary Vary is storable", "GET", kNone, 200,
-            h({{"Cache-Control", "max-age=60"}, {"Vary", "Accept-Encoding"}}), SD::kStore}));
+            h({{"Cache-Control", "max-age=60"}, {"Vary", "Accept-Encoding"}}), SD::kStore},
+  // Heuristics and validators (RFC 9111 §3, §4.2.2, §4.3).
+  StoreCase{"RFC 9111 §4.2.2 invalid Last-Modified is neither heuristic nor validator", "GET",
+            kNone, 200, h({{"Last-Modified", "soon"}}), SD::kNoExplicitFreshness},
+  StoreCase{"RFC 9111 §4.3.1 ETag alone: lifetime 0 but revalidatable", "GET", kNone, 200,
+            h({{"ETag", "\"v1\""}}), SD::kStore},
+  StoreCase{"RFC 9111 §4.3.1 weak ETag alone is a validator", "GET", kNone, 404,
+            h({{"ETag", "W/\"v1\""}}), SD::kStore},
+  StoreCase{"RFC 9110 §8.8.3 malformed ETag is not a validator", "GET", kNone, 200,
+            h({{"ETag", "v1"}}), SD::kNoExplicitFreshness},
+  StoreCase{"RFC 9111 §5.2.2.4 no-cache with validator is stored for revalidation", "GET",
+            kNone, 200, h({{"Cache-Control", "no-cache"}, {"ETag", "\"v1\""}}), SD::kStore},
+  StoreCase{"RFC 9111 §5.2.2.4 no-cache without validator or freshness", "GET", kNone, 200,
+            h({{"Cache-Control", "no-cache"}}), SD::kNoExplicitFreshness},
+  StoreCase{"RFC 9111 §3 validator on a status that is not heuristically cacheable", "GET",
+            kNone, 302, h({{"ETag", "\"v1\""}}), SD::kNoExplicitFreshness},
+  StoreCase{"RFC 9111 §3 public makes a 302 with a validator storable", "GET", kNone, 302,
+            h({{"Cache-Control", "public"}, {"ETag", "\"v1\""}}), SD::kStore},
+  StoreCase{"RFC 9111 §4.2.2 public + Last-Modified on 500 (heuristic)", "GET", kNone, 500,
+            h({{"Cache-Control", "public"}, {"Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT"}}),
+            SD::kStore},
+  StoreCase{"RFC 9111 §3 206 never stored even with validators", "GET", kNone, 206,
+            h({{"ETag", "\"v1\""}, {"Cache-Control", "max-age=60"}}), SD::kStatusNotCacheable},
+  StoreCase{"RFC 9111 §3 304 never stored even with validators", "GET", kNone, 304,
+            h({{"ETag", "\"v1\""}}), SD::kStatusNotCacheable},
+  StoreCase{"RFC 9111 §3 1xx never stored", "GET", kNone, 101, h({{"ETag", "\"v1\""}}),
+            SD::kStatusNotCacheable},
+  // Targeted fields (RFC 9213 §2.2).
+  StoreCase{"RFC 9213 §2.2 CDN-Cache-Control overrides Cache-Control no-store", "GET", kNone,
+            200, h({{"Cache-Control", "no-store"}, {"CDN-Cache-Control", "max-age=60"}}),
+            SD::kStore},
+  StoreCase{"RFC 9213 §2.2 CDN-Cache-Control overrides Cache-Control private", "GET", kNone,
+            200, h({{"Cache-Control", "private, max-age=60"}, {"CDN-Cache-Control", "max-age=60"}}),
+            SD::kStore},
+  StoreCase{"RFC 9213 §2.2 CDN-Cache-Control no-store wins over Cache-Control max-age", "GET",
+            kNone, 200, h({{"Cache-Control", "max-age=60"}, {"CDN-Cache-Control", "no-store"}}),
+            SD::kNoStore},
+  StoreCase{"RFC 9213 §2.2 targeted max-age is explicit freshness", "GET", kNone, 403,
+            h({{"CDN-Cache-Control", "max-age=60"}}), SD::kStore},
+  StoreCase{"RFC 9213 §2.1 invalid targeted field falls back to Cache-Control", "GET", kNone,
+            200, h({{"Cache-Control", "no-store"}, {"CDN-Cache-Control", "max-age=60;"}}),
+            SD::kNoStore},
+  StoreCase{"RFC 9213 §2.2 + RFC 9111 §3.5 targeted s-maxage permits Authorization", "GET",
+            kAuth, 200, h({{"CDN-Cache-Control", "s-maxage=60"}}), SD::kStore}));
 // clang-format on
 
 // ---------------------------------------------------------------------------------------------
@@ -254,6 +299,40 @@ INSTANTIATE_TEST_SUITE_P(Rfc9111, HeuristicFreshnessTest, ::testing::Values(
   HeuristicCase{"RFC 9111 §4.2.2 not with explicit freshness",
                 h({{"Date", kDate}, {"Last-Modified", kThousandEarlier},
                    {"Cache-Control", "max-age=5"}}), 200, kT, std::nullopt}));
+// clang-format on
+
+TEST(DecideStoreTargetedTest, OwnTargetedFieldFirst) {  // RFC 9213 §2.2
+  const HeaderList response =
+      h({{"Strata-Cache-Control", "no-store"}, {"CDN-Cache-Control", "max-age=60"}});
+  EXPECT_EQ(decideStore("GET", kNone, 200, response), SD::kStore);
+  EXPECT_EQ(decideStore("GET", kNone, 200, response,
+                        TargetedFields{{"Strata-Cache-Control", "CDN-Cache-Control"}}),
+            SD::kNoStore);
+}
+
+// ---------------------------------------------------------------------------------------------
+struct StripCase {
+  const char* rfc;
+  std::string cacheControl;
+  std::vector<std::string> expected;
+};
+
+class FieldsToStripTest : public ::testing::TestWithParam<StripCase> {};
+
+TEST_P(FieldsToStripTest, Lists) {
+  const auto& c = GetParam();
+  EXPECT_EQ(fieldsToStrip(parseCacheControl(c.cacheControl)), c.expected) << c.rfc;
+}
+
+// clang-format off
+INSTANTIATE_TEST_SUITE_P(Rfc9111, FieldsToStripTest, ::testing::Values(
+  StripCase{"RFC 9111 §5.2.2.7 nothing to strip", "max-age=60, public", {}},
+  StripCase{"RFC 9111 §5.2.2.7 private=\"…\"", "private=\"Set-Cookie\"", {"set-cookie"}},
+  StripCase{"RFC 9111 §5.2.2.4 no-cache=\"…\"", "no-cache=\"X-A, x-b\"", {"x-a", "x-b"}},
+  StripCase{"RFC 9111 §5.2.2.4 §5.2.2.7 both, de-duplicated",
+            "private=\"set-cookie, x-u\", no-cache=\"X-U, x-v\"", {"set-cookie", "x-u", "x-v"}},
+  StripCase{"RFC 9111 §5.2.2.7 unqualified private lists nothing", "private", {}},
+  StripCase{"RFC 9111 §5.2.2.4 unqualified no-cache lists nothing", "no-cache", {}}));
 // clang-format on
 
 TEST(StatusTablesTest, HeuristicallyCacheableStatusesAreUnderstood) {  // RFC 9110 §15.1

@@ -169,5 +169,113 @@ INSTANTIATE_TEST_SUITE_P(Rfc9111, CurrentAgeTest, ::testing::Values(
                  -kMax, kMax, kMax, kMax}));
 // clang-format on
 
+// ---------------------------------------------------------------------------------------------
+struct FreshnessCase {
+  const char* rfc;
+  HeaderList headers;
+  int status;
+  std::int64_t responseTime;
+  std::int64_t lifetime;
+  bool heuristic;
+};
+
+class FreshnessLifetimeTest : public ::testing::TestWithParam<FreshnessCase> {};
+
+TEST_P(FreshnessLifetimeTest, Computes) {
+  const auto& c = GetParam();
+  const Freshness f = freshnessLifetime(c.headers, c.status, c.responseTime, TargetedFields{});
+  EXPECT_EQ(f.lifetime, c.lifetime) << c.rfc;
+  EXPECT_EQ(f.heuristic, c.heuristic) << c.rfc;
+}
+
+const std::string kThousandEarlier = "Sun, 06 Nov 1994 08:32:57 GMT";  // kT - 1000
+const std::string kTenDaysEarlier = "Thu, 27 Oct 1994 08:49:37 GMT";   // kT - 864000
+
+// clang-format off
+INSTANTIATE_TEST_SUITE_P(Rfc9111, FreshnessLifetimeTest, ::testing::Values(
+  FreshnessCase{"RFC 9111 §4.2.1 no freshness information at all", h({}), 200, kT, 0, false},
+  FreshnessCase{"RFC 9213 §2.2 targeted max-age beats Cache-Control",
+                h({{"Cache-Control", "max-age=5"}, {"CDN-Cache-Control", "max-age=50"}}), 200,
+                kT, 50, false},
+  FreshnessCase{"RFC 9213 §2.2 targeted s-maxage beats targeted max-age",
+                h({{"CDN-Cache-Control", "max-age=50, s-maxage=20"}}), 200, kT, 20, false},
+  FreshnessCase{"RFC 9213 §2.2 targeted field makes Expires ignored",
+                h({{"CDN-Cache-Control", "public"}, {"Date", kDate}, {"Expires", kDatePlus100}}),
+                200, kT, 0, false},
+  FreshnessCase{"RFC 9213 §2.2 targeted field without lifetime allows heuristics",
+                h({{"CDN-Cache-Control", "public"}, {"Cache-Control", "max-age=9"},
+                   {"Date", kDate}, {"Last-Modified", kThousandEarlier}}), 200, kT, 100, true},
+  FreshnessCase{"RFC 9213 §2.1 invalid targeted field ignored",
+                h({{"CDN-Cache-Control", "MAX-AGE=50"}, {"Cache-Control", "max-age=5"}}), 200,
+                kT, 5, false},
+  FreshnessCase{"RFC 9111 §5.2.2.10 s-maxage", h({{"Cache-Control", "s-maxage=3, max-age=9"}}),
+                200, kT, 3, false},
+  FreshnessCase{"RFC 9111 §5.2.2.1 max-age", h({{"Cache-Control", "max-age=9"}}), 500, kT, 9,
+                false},
+  FreshnessCase{"RFC 9111 §4.2.1 Expires minus Date",
+                h({{"Date", kDate}, {"Expires", kDatePlus100}}), 200, kT, 100, false},
+  FreshnessCase{"RFC 9111 §4.2.1 conflicting max-age is stale",
+                h({{"Cache-Control", "max-age=1, max-age=2"}, {"Last-Modified", kThousandEarlier}}),
+                200, kT, 0, false},
+  FreshnessCase{"RFC 9111 §4.2.2 heuristic 10% of Date - Last-Modified",
+                h({{"Date", kDate}, {"Last-Modified", kThousandEarlier}}), 200, kT, 100, true},
+  FreshnessCase{"RFC 9111 §4.2.2 heuristic capped at one day",
+                h({{"Date", kDate}, {"Last-Modified", kTenDaysEarlier}}), 404, kT, 86400, true},
+  FreshnessCase{"RFC 9111 §4.2.2 never heuristic with explicit freshness (Expires past)",
+                h({{"Date", kDate}, {"Expires", kDateMinus50}, {"Last-Modified", kTenDaysEarlier}}),
+                200, kT, 0, false},
+  FreshnessCase{"RFC 9111 §4.2.2 status not heuristically cacheable",
+                h({{"Date", kDate}, {"Last-Modified", kThousandEarlier}}), 302, kT, 0, false},
+  FreshnessCase{"RFC 9111 §4.2.2 public allows heuristics on any status",
+                h({{"Cache-Control", "public"}, {"Date", kDate},
+                   {"Last-Modified", kThousandEarlier}}), 302, kT, 100, true},
+  FreshnessCase{"RFC 9111 §4.2.2 no Last-Modified: no heuristic",
+                h({{"Cache-Control", "public"}, {"Date", kDate}}), 200, kT, 0, false},
+  FreshnessCase{"RFC 9111 §4.2.2 invalid Last-Modified: no heuristic",
+                h({{"Last-Modified", "last tuesday"}}), 200, kT, 0, false},
+  FreshnessCase{"RFC 9111 §4.2.2 Last-Modified after Date: heuristic 0",
+                h({{"Date", kDateMinus50}, {"Last-Modified", kDate}}), 200, kT, 0, true},
+  FreshnessCase{"RFC 9111 §4.2.2 missing Date uses response time",
+                h({{"Last-Modified", kThousandEarlier}}), 200, kT + 1000, 200, true}));
+// clang-format on
+
+struct HeuristicParamCase {
+  const char* rfc;
+  double fraction;
+  std::int64_t cap;
+  std::int64_t expected;
+};
+
+class HeuristicParametersTest : public ::testing::TestWithParam<HeuristicParamCase> {};
+
+TEST_P(HeuristicParametersTest, Applies) {
+  const auto& c = GetParam();
+  const HeaderList headers = h({{"Date", kDate}, {"Last-Modified", kTenDaysEarlier}});
+  const Freshness f = freshnessLifetime(headers, 200, kT, TargetedFields{}, c.fraction, c.cap);
+  EXPECT_EQ(f.lifetime, c.expected) << c.rfc;
+  EXPECT_TRUE(f.heuristic) << c.rfc;
+}
+
+// clang-format off
+INSTANTIATE_TEST_SUITE_P(Rfc9111, HeuristicParametersTest, ::testing::Values(
+  HeuristicParamCase{"RFC 9111 §4.2.2 default fraction and cap", 0.1, 86400, 86400},
+  HeuristicParamCase{"RFC 9111 §4.2.2 custom fraction under the cap", 0.05, 86400 * 7, 43200},
+  HeuristicParamCase{"RFC 9111 §4.2.2 custom cap", 0.1, 3600, 3600},
+  HeuristicParamCase{"RFC 9111 §4.2.2 zero fraction", 0.0, 86400, 0},
+  HeuristicParamCase{"RFC 9111 §4.2.2 negative fraction clamps to 0", -1.0, 86400, 0},
+  HeuristicParamCase{"RFC 9111 §4.2.2 NaN fraction clamps to 0",
+                     std::numeric_limits<double>::quiet_NaN(), 86400, 0},
+  HeuristicParamCase{"RFC 9111 §4.2.2 fraction above 1 clamps to 1", 5.0, 100000000, 864000},
+  HeuristicParamCase{"RFC 9111 §4.2.2 negative cap counts as 0", 0.1, -5, 0}));
+// clang-format on
+
+TEST(ExplicitFreshnessLifetimeTargetedTest, OverloadHonoursTargetedFields) {  // RFC 9213 §2.2
+  const HeaderList headers =
+      h({{"Cache-Control", "max-age=5"}, {"Strata-Cache-Control", "max-age=70"}});
+  EXPECT_EQ(explicitFreshnessLifetime(headers, kT), 5);
+  EXPECT_EQ(explicitFreshnessLifetime(headers, kT, TargetedFields{}), 5);
+  EXPECT_EQ(explicitFreshnessLifetime(headers, kT, TargetedFields{{"Strata-Cache-Control"}}), 70);
+}
+
 }  // namespace
 }  // namespace strata::edge::policy
