@@ -1,7 +1,6 @@
 #include "storage/tiered_cache.h"
 
 #include <atomic>
-
 #include <utility>
 #include <vector>
 

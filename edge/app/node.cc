@@ -184,7 +184,8 @@ Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Node::~Node() { stop(); }
 
-std::unique_ptr<Node> Node::create(const Config& config, std::string* error) {
+std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clock clock) {
+  if (!clock) clock = unixNow;
   auto impl = std::make_unique<Impl>();
   impl->config = config;
 
@@ -233,9 +234,9 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error) {
   pipeline::Coalescer::Options coalescerOptions;
   coalescerOptions.hitForMissSeconds = config.hitForMissMs / 1000;
   impl->coalescer = std::make_unique<pipeline::Coalescer>(coalescerOptions);
-  impl->executor = std::make_unique<pipeline::Executor>(
-      static_cast<std::size_t>(config.fetchThreads),
-      static_cast<std::size_t>(config.fetchThreads) * 16);
+  impl->executor =
+      std::make_unique<pipeline::Executor>(static_cast<std::size_t>(config.fetchThreads),
+                                           static_cast<std::size_t>(config.fetchThreads) * 16);
   pipeline::PipelineOptions pipelineOptions;
   pipelineOptions.nodeName = config.nodeName;
   pipelineOptions.maxObjectBytes = config.maxObjectBytes;
@@ -244,8 +245,8 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error) {
   pipelineOptions.coalesceWait = std::chrono::milliseconds(config.coalesceTimeoutMs);
   pipelineOptions.bodyWait = std::chrono::milliseconds(config.clientTimeoutMs);
   impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(
-      pipelineOptions, *impl->cache, *impl->router, impl->stats, *impl->coalescer,
-      *impl->executor, unixNow);
+      pipelineOptions, *impl->cache, *impl->router, impl->stats, *impl->coalescer, *impl->executor,
+      std::move(clock));
   if (!impl->bindProxy(error)) return nullptr;
 
   std::string adminHost;

@@ -4,6 +4,7 @@
 // Construction order: store, origins, pipeline, listeners; stop() runs in reverse.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,10 @@ class Node {
  public:
   // Opens the cache directory and binds the listeners (ports may be 0). Returns nullptr with a
   // one-line `error` when anything is unusable. Does not start serving yet.
-  static std::unique_ptr<Node> create(const Config& config, std::string* error);
+  // `clock` (unix seconds) drives every caching decision; tests pass a controllable one.
+  using Clock = std::function<std::int64_t()>;
+  static std::unique_ptr<Node> create(const Config& config, std::string* error,
+                                      Clock clock = nullptr);
   ~Node();
 
   void start();

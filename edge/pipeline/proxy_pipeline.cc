@@ -312,6 +312,12 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
     Coalescer::Join join = coalescer_.join(baseKey);
     Fill::Reader reader(join.fill);
     const bool leader = join.leader != nullptr;
+    if (leader && freshlyStored(request, baseKey, found)) {
+      // Another fill committed between this request's lookup and its join: use it.
+      join.leader.reset();
+      handleCacheable(request, sink);
+      return;
+    }
     if (leader) {
       auto job = std::make_shared<FetchJob>();
       job->ticket = std::move(join.leader);
@@ -319,7 +325,10 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
       job->request.body = nullptr;
       job->baseKey = baseKey;
       job->stored = found;
-      if (!executor_.submit([this, job] { runFetch(*job); })) {
+      if (!executor_.submit([this, job] {
+            runFetch(*job);
+            job->ticket.reset();  // Fails an unfinished fill and frees the key at once.
+          })) {
         // Saturated: no coalescing for this one. Dropping the ticket fails the fill, so any
         // waiter that joined meanwhile retries.
         job.reset();
@@ -414,10 +423,26 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
   }
 }
 
+bool ProxyPipeline::freshlyStored(const ClientRequest& request, const std::string& baseKey,
+                                  const Lookup& found) {
+  const Lookup again = findStored(store_, baseKey, request.headers);
+  if (!again.object) return false;
+  const auto& meta = again.object->meta();
+  if (found.object && meta.responseTime == found.object->meta().responseTime &&
+      meta.requestTime == found.object->meta().requestTime) {
+    return false;  // The same entry this request already judged.
+  }
+  const auto decision =
+      policy::decideLookup(request.headers, meta.status, http::HeaderList(meta.headers),
+                           meta.requestTime, meta.responseTime, clock_(), options_.lookup);
+  return decision.outcome == policy::Lookup::kFresh;
+}
+
 void ProxyPipeline::startBackgroundRefresh(const ClientRequest& request, const std::string& baseKey,
                                            const Lookup& found) {
   Coalescer::Join join = coalescer_.join(baseKey);
-  if (!join.leader) return;  // A fetch for this key is already under way.
+  if (!join.leader) return;                            // A fetch for this key is already under way.
+  if (freshlyStored(request, baseKey, found)) return;  // A refresh has just landed.
   Stats::add(stats_.backgroundRefreshes);
   auto job = std::make_shared<FetchJob>();
   job->ticket = std::move(join.leader);
@@ -426,7 +451,10 @@ void ProxyPipeline::startBackgroundRefresh(const ClientRequest& request, const s
   job->baseKey = baseKey;
   job->stored = found;
   job->ticket->fill()->setStoring(true);  // Nobody reads it: it exists to refresh the store.
-  executor_.submit([this, job] { runFetch(*job); });
+  executor_.submit([this, job] {
+    runFetch(*job);
+    job->ticket.reset();
+  });
 }
 
 void ProxyPipeline::runFetch(FetchJob& job) {
@@ -475,6 +503,9 @@ void ProxyPipeline::runFetch(FetchJob& job) {
     meta.responseTime = responseTime;
     store_.updateMeta(storage::CacheKey(job.stored.variantKey), meta);
     Stats::add(stats_.revalidated);
+    // Released before the head is published: a request that arrives after this one was
+    // answered must not join a validation that is already over.
+    job.ticket->release();
     FillHead head;
     head.kind = FillKind::kStored;
     head.status = meta.status;
@@ -553,6 +584,8 @@ void ProxyPipeline::runFetch(FetchJob& job) {
       Stats::add(stats_.storeFailures);
     }
   }
+  // The entry is committed: new requests find it in the store rather than join this fill.
+  job.ticket->release();
   fill.finish();
 }
 

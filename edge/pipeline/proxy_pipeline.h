@@ -85,6 +85,9 @@ class ProxyPipeline {
   void fetchShared(const ClientRequest& request, const std::string& baseKey, const Lookup& found,
                    policy::CacheStatus status, ResponseSink& sink);
   void runFetch(FetchJob& job);
+  // True when the store now holds a fresh entry other than `found` (a fill that finished
+  // between this request's lookup and its join).
+  bool freshlyStored(const ClientRequest& request, const std::string& baseKey, const Lookup& found);
   void startBackgroundRefresh(const ClientRequest& request, const std::string& baseKey,
                               const Lookup& found);
   void forwardDirect(const ClientRequest& request, const std::string* baseKey,

@@ -250,6 +250,16 @@ void ProxyPipeline::streamFill(const ClientRequest& request, Fill::Reader& reade
     }
     const std::size_t take =
         static_cast<std::size_t>(std::min<std::uint64_t>(piece.end - piece.begin, end - offset));
+    if (length >= 0 && offset + take == end) {
+      // Before the last bytes go out, let the fill end (its entry is committed by then), so a
+      // client that has the whole response finds it stored on its next request.
+      auto last = reader.fill().read(reader, static_cast<std::uint64_t>(head.contentLength),
+                                     std::chrono::steady_clock::now() + options_.bodyWait);
+      if (last.state == Fill::Piece::State::kFailed) {
+        sink.abort();
+        return;
+      }
+    }
     if (!sink.write(piece.data->data() + piece.begin, take)) {
       Stats::add(stats_.clientAborts);
       sink.abort();

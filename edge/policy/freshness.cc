@@ -9,6 +9,7 @@
 
 #include "edge/http/http_date.h"
 #include "edge/policy/cache_control.h"
+#include "edge/policy/cacheability.h"
 
 namespace strata::edge::policy {
 namespace {
@@ -47,27 +48,6 @@ std::int64_t dateValue(const http::HeaderList& headers, std::int64_t responseTim
     if (const auto parsed = http::parseHttpDate(*date)) return *parsed;
   }
   return responseTime;
-}
-
-// RFC 9111 §4.2.2 (heuristically cacheable statuses, RFC 9110 §15.1). Duplicated from
-// cacheability.cc's isHeuristicallyCacheableStatus to keep freshness free of store rules.
-bool heuristicStatus(int status) {
-  switch (status) {
-    case 200:
-    case 203:
-    case 204:
-    case 300:
-    case 301:
-    case 308:
-    case 404:
-    case 405:
-    case 410:
-    case 414:
-    case 501:
-      return true;
-    default:
-      return false;
-  }
 }
 
 std::optional<std::int64_t> explicitLifetime(const http::HeaderList& responseHeaders,
@@ -122,7 +102,7 @@ Freshness freshnessLifetime(const http::HeaderList& responseHeaders, int status,
   }
   // RFC 9111 §4.2.2: heuristics only without explicit freshness, and only for heuristically
   // cacheable statuses or responses explicitly marked cacheable (`public`, §5.2.2.9).
-  if (!heuristicStatus(status) && !cc.isPublic) return Freshness{};
+  if (!isHeuristicallyCacheableStatus(status) && !cc.isPublic) return Freshness{};
   const auto lastModifiedText = responseHeaders.get("Last-Modified");
   if (!lastModifiedText) return Freshness{};
   const auto lastModified = http::parseHttpDate(*lastModifiedText);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "edge/pipeline/stats.h"
+#include "node_fixture.h"
 #include "test_support.h"
 
 namespace strata::testing {
@@ -17,41 +18,6 @@ namespace {
 
 using edge::app::Config;
 using edge::app::Node;
-
-Config configFor(const std::string& originUrl, const std::string& cacheDir) {
-  Config c;
-  c.nodeName = "test-node";
-  c.listen = "127.0.0.1:0";
-  c.adminListen = "127.0.0.1:0";
-  c.cacheDir = cacheDir;
-  c.memoryBytes = 64ull << 20;
-  c.maxMemoryObjectBytes = 4ull << 20;
-  c.diskBytes = 512ull << 20;
-  c.workerThreads = 32;
-  c.shutdownGraceMs = 2000;
-  edge::app::Pool pool;
-  pool.name = "origin";
-  pool.backends.push_back({"origin", originUrl, 1});
-  pool.readTimeoutMs = 5000;
-  c.pools.push_back(pool);
-  c.routes.push_back({"", "/", {"origin"}});
-  c.adminTokens.push_back({"test", "secret-token"});
-  return c;
-}
-
-std::unique_ptr<Node> startNode(const Config& config) {
-  std::string error;
-  auto node = Node::create(config, &error);
-  EXPECT_TRUE(node) << error;
-  if (node) node->start();
-  return node;
-}
-
-std::string pattern(std::size_t size) {
-  std::string s(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>((i * 7 + i / 1000) & 0xff);
-  return s;
-}
 
 class NodeTest : public ::testing::Test {
  protected:
