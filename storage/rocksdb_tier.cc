@@ -13,12 +13,14 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -77,14 +79,32 @@ std::uint64_t chunkCountFor(std::uint64_t bodySize) {
   return (bodySize + kChunkSize - 1) / kChunkSize;
 }
 
+std::uint64_t nominalBudget(const RocksDbTier::Options& o) {
+  const double headroom = std::clamp(o.headroom, 0.0, 0.9);
+  return static_cast<std::uint64_t>(static_cast<double>(o.capacityBytes) * (1.0 - headroom));
+}
+
 }  // namespace
 
 class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(Options options, std::unique_ptr<rocksdb::DB> db)
-      : options_(std::move(options)), db_(std::move(db)) {}
+      : options_(std::move(options)),
+        db_(std::move(db)),
+        nominalBudget_(nominalBudget(options_)),
+        budget_(nominalBudget_),
+        compactTrigger_(std::max<std::uint64_t>(options_.capacityBytes / 32, 1)),
+        garbageLimit_(std::max<std::uint64_t>(options_.capacityBytes / 16, 1)) {}
 
   ~Impl() {
+    {
+      std::lock_guard lock(bgMu_);
+      stop_ = true;
+    }
+    bgCv_.notify_all();
+    doneCv_.notify_all();
+    db_->DisableManualCompaction();  // Cut a running compaction short.
+    if (worker_.joinable()) worker_.join();
     db_->Delete(rocksdb::WriteOptions(), kDirtyMarker);
     rocksdb::FlushOptions flush;
     flush.wait = true;
@@ -103,12 +123,19 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   bool updateMeta(const CacheKey& key, const EntryMeta& meta);
   void remove(const CacheKey& key);
   StoreStats stats() const;
+  std::size_t reclaim(const std::function<bool(const EntryMeta&)>& isDead,
+                      std::size_t maxEntries);
+  void compactNow();
+  void waitForBackgroundWork();
+  std::uint64_t diskUsageBytes() const;
 
   // Used by writers and objects.
   rocksdb::DB& db() { return *db_; }
-  std::uint64_t maxBodyBytes() const { return options_.capacityBytes; }
+  std::uint64_t maxBodyBytes() const { return nominalBudget_; }
   bool commitHead(const Digest& digest, const HeadRecord& head);
-  void deleteChunks(const Digest& digest, std::uint64_t writeId);
+  void deleteChunks(const Digest& digest, std::uint64_t writeId, std::uint64_t bytes);
+  // Blocks while more deleted data awaits compaction than the directory can absorb.
+  void throttle();
   // A chunk of the entry written by `writeId` is missing or corrupt: drop the entry if it is
   // still the current one.
   void onChunkFailure(const Digest& digest, std::uint64_t writeId);
@@ -119,20 +146,46 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
     std::uint64_t charge = 0;
     std::uint64_t writeId = 0;
     std::list<Digest>::iterator lru;
+    bool referenced = false;  // Hit since inserted or last spared: survives one more lap.
   };
 
   std::mutex& stripeFor(const Digest& d) { return stripes_[d[15] % stripes_.size()]; }
-  // Index helpers (indexMu_ held).
+  // Index helpers (indexMu_ held). indexPut keeps the referenced bit of a replaced entry;
+  // indexErase returns the charge removed.
   void indexPut(const Digest& d, std::uint64_t charge, std::uint64_t writeId);
-  void indexErase(const Digest& d);
+  std::uint64_t indexErase(const Digest& d);
   std::optional<IndexEntry> indexGet(const Digest& d);
   // Deletes head and chunks of the entry (stripe lock held). Returns true on success.
   bool deleteEntry(const Digest& d, std::optional<std::uint64_t> writeId);
   void evictIfNeeded();
   void collectOrphans();
+  // Background compaction.
+  void noteGarbage(std::uint64_t bytes);
+  // Returns the ticket a waiter must see served (bgMu_ held).
+  std::uint64_t requestCompactionLocked();
+  void waitServed(std::unique_lock<std::mutex>& lock, std::uint64_t ticket);
+  void workerLoop();
+  void compactAndAdjust();
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
+  const std::uint64_t nominalBudget_;
+  std::atomic<std::uint64_t> budget_;  // Current logical budget (adapted to the disk usage).
+  const std::uint64_t compactTrigger_;
+  const std::uint64_t garbageLimit_;
+  std::atomic<std::uint64_t> garbage_{0};  // Bytes deleted since the last compaction started.
+
+  std::mutex bgMu_;
+  std::condition_variable bgCv_;    // Wakes the worker.
+  std::condition_variable doneCv_;  // Wakes waiters.
+  std::uint64_t requested_ = 0;     // Tickets handed out.
+  std::uint64_t started_ = 0;       // Highest ticket covered by a started compaction.
+  std::uint64_t served_ = 0;        // Highest ticket covered by a finished compaction.
+  bool stop_ = false;
+  std::thread worker_;
+
+  std::mutex reclaimMu_;
+  std::string reclaimCursor_;  // Last head key examined by reclaim(); "" = from the start.
   std::array<std::mutex, 64> stripes_;  // Serialise mutations per digest.
 
   mutable std::mutex indexMu_;
@@ -214,7 +267,9 @@ class RocksWriter : public EntryWriter {
         dropped_(dropped) {}
 
   ~RocksWriter() override {
-    if (!committed_ && !dropped_ && chunksWritten_ > 0) impl_->deleteChunks(digest_, writeId_);
+    if (!committed_ && !dropped_ && chunksWritten_ > 0) {
+      impl_->deleteChunks(digest_, writeId_, std::uint64_t{chunksWritten_} * kChunkSize);
+    }
   }
 
   bool append(std::string_view data) override {
@@ -273,6 +328,7 @@ class RocksWriter : public EntryWriter {
       head.chunkCount = chunksWritten_;
     }
     buffer_ = std::string();
+    impl_->throttle();
     if (!impl_->commitHead(digest_, head)) return drop();
     committed_ = true;
     return true;
@@ -280,6 +336,7 @@ class RocksWriter : public EntryWriter {
 
  private:
   bool writeChunk() {
+    impl_->throttle();
     try {
       const std::string record = encodeChunk(writeId_, chunksWritten_, buffer_);
       const rocksdb::Status s =
@@ -298,7 +355,9 @@ class RocksWriter : public EntryWriter {
     if (!dropped_) {
       dropped_ = true;
       buffer_ = std::string();
-      if (chunksWritten_ > 0) impl_->deleteChunks(digest_, writeId_);
+      if (chunksWritten_ > 0) {
+        impl_->deleteChunks(digest_, writeId_, std::uint64_t{chunksWritten_} * kChunkSize);
+      }
       impl_->countDropped();
     }
     return false;
@@ -374,6 +433,7 @@ std::string RocksDbTier::Impl::start() {
   const rocksdb::Status s = db_->Put(sync, kDirtyMarker, "1");
   if (!s.ok()) return "cannot write cache dir " + options_.path + ": " + s.ToString();
   evictIfNeeded();
+  worker_ = std::thread([this] { workerLoop(); });
   return "";
 }
 
@@ -402,18 +462,27 @@ void RocksDbTier::Impl::collectOrphans() {
 }
 
 void RocksDbTier::Impl::indexPut(const Digest& d, std::uint64_t charge, std::uint64_t writeId) {
-  indexErase(d);
+  auto it = index_.find(d);
+  if (it != index_.end()) {
+    bytes_ = bytes_ - it->second.charge + charge;
+    it->second.charge = charge;
+    it->second.writeId = writeId;
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return;
+  }
   lru_.push_front(d);
   index_.emplace(d, IndexEntry{charge, writeId, lru_.begin()});
   bytes_ += charge;
 }
 
-void RocksDbTier::Impl::indexErase(const Digest& d) {
+std::uint64_t RocksDbTier::Impl::indexErase(const Digest& d) {
   auto it = index_.find(d);
-  if (it == index_.end()) return;
-  bytes_ -= it->second.charge;
+  if (it == index_.end()) return 0;
+  const std::uint64_t charge = it->second.charge;
+  bytes_ -= charge;
   lru_.erase(it->second.lru);
   index_.erase(it);
+  return charge;
 }
 
 std::optional<RocksDbTier::Impl::IndexEntry> RocksDbTier::Impl::indexGet(const Digest& d) {
@@ -431,15 +500,20 @@ bool RocksDbTier::Impl::deleteEntry(const Digest& d, std::optional<std::uint64_t
   batch.Delete(RocksDbTier::headKeyFor(d));
   if (writeId) batch.DeleteRange(chunkRangeBegin(d, *writeId), chunkRangeEnd(d, *writeId));
   const bool ok = db_->Write(rocksdb::WriteOptions(), &batch).ok();
-  std::lock_guard lock(indexMu_);
-  indexErase(d);
+  std::uint64_t charge = 0;
+  {
+    std::lock_guard lock(indexMu_);
+    charge = indexErase(d);
+  }
+  noteGarbage(charge);
   return ok;
 }
 
-void RocksDbTier::Impl::deleteChunks(const Digest& d, std::uint64_t writeId) {
+void RocksDbTier::Impl::deleteChunks(const Digest& d, std::uint64_t writeId, std::uint64_t bytes) {
   rocksdb::WriteBatch batch;
   batch.DeleteRange(chunkRangeBegin(d, writeId), chunkRangeEnd(d, writeId));
   db_->Write(rocksdb::WriteOptions(), &batch);
+  noteGarbage(bytes);
 }
 
 bool RocksDbTier::Impl::commitHead(const Digest& d, const HeadRecord& head) {
@@ -455,8 +529,11 @@ bool RocksDbTier::Impl::commitHead(const Digest& d, const HeadRecord& head) {
         batch.DeleteRange(chunkRangeBegin(d, old->writeId), chunkRangeEnd(d, old->writeId));
       }
       if (!db_->Write(rocksdb::WriteOptions(), &batch).ok()) return false;
-      std::lock_guard lock(indexMu_);
-      indexPut(d, charge, head.writeId);
+      {
+        std::lock_guard lock(indexMu_);
+        indexPut(d, charge, head.writeId);
+      }
+      if (old) noteGarbage(old->charge);
     }
     inserts_.fetch_add(1, std::memory_order_relaxed);
     evictIfNeeded();
@@ -480,9 +557,15 @@ void RocksDbTier::Impl::evictIfNeeded() {
     std::uint64_t writeId = 0;
     {
       std::lock_guard lock(indexMu_);
-      if (bytes_ <= options_.capacityBytes || lru_.empty()) return;
+      if (bytes_ <= budget_.load(std::memory_order_relaxed) || lru_.empty()) return;
       victim = lru_.back();
-      writeId = index_.at(victim).writeId;
+      IndexEntry& entry = index_.at(victim);
+      if (entry.referenced) {  // Second chance: one more lap, then plain LRU.
+        entry.referenced = false;
+        lru_.splice(lru_.begin(), lru_, entry.lru);
+        continue;
+      }
+      writeId = entry.writeId;
     }
     std::lock_guard stripe(stripeFor(victim));
     const std::optional<IndexEntry> entry = indexGet(victim);
@@ -523,6 +606,7 @@ ObjectHandle RocksDbTier::Impl::lookup(const CacheKey& key) {
       auto it = index_.find(d);
       if (it != index_.end() && it->second.writeId == head->writeId) {
         lru_.splice(lru_.begin(), lru_, it->second.lru);
+        it->second.referenced = true;
       }
     }
     hits_.fetch_add(1, std::memory_order_relaxed);
@@ -566,8 +650,11 @@ bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
       if (!db_->Put(rocksdb::WriteOptions(), RocksDbTier::headKeyFor(d), encoded).ok()) {
         return false;
       }
-      std::lock_guard lock(indexMu_);
-      indexPut(d, encoded.size() + (head->inlineBody ? 0 : bodySize), head->writeId);
+      {
+        std::lock_guard lock(indexMu_);
+        indexPut(d, encoded.size() + (head->inlineBody ? 0 : bodySize), head->writeId);
+      }
+      noteGarbage(value.size());  // The old head record.
     }
     evictIfNeeded();
     return true;
@@ -586,6 +673,132 @@ void RocksDbTier::Impl::remove(const CacheKey& key) {
     if (head && head->meta.key != key.text()) return;  // Not this key's entry.
     deleteEntry(d, head ? std::optional(head->writeId) : std::nullopt);
   } catch (...) {
+  }
+}
+
+std::size_t RocksDbTier::Impl::reclaim(const std::function<bool(const EntryMeta&)>& isDead,
+                                       std::size_t maxEntries) {
+  if (!isDead || maxEntries == 0) return 0;
+  std::vector<std::pair<Digest, std::uint64_t>> dead;  // (digest, writeId)
+  try {
+    std::lock_guard scan(reclaimMu_);
+    rocksdb::ReadOptions read;
+    read.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+    it->Seek(reclaimCursor_.empty() ? std::string(1, kHeadPrefix) : reclaimCursor_);
+    if (it->Valid() && view(it->key()) == reclaimCursor_) it->Next();
+    std::size_t examined = 0;
+    for (; it->Valid() && it->key()[0] == kHeadPrefix && examined < maxEntries; it->Next()) {
+      ++examined;
+      reclaimCursor_.assign(it->key().data(), it->key().size());
+      if (it->key().size() != kHeadKeySize) continue;
+      const std::optional<HeadRecord> head = decodeHead(view(it->value()));
+      if (head && isDead(head->meta)) dead.emplace_back(digestFromKey(view(it->key())), head->writeId);
+    }
+    if (!it->Valid() || it->key()[0] != kHeadPrefix) reclaimCursor_.clear();  // Wrap around.
+  } catch (...) {
+  }
+  std::size_t removed = 0;
+  for (const auto& [d, writeId] : dead) {
+    std::lock_guard stripe(stripeFor(d));
+    const std::optional<IndexEntry> entry = indexGet(d);
+    if (!entry || entry->writeId != writeId) continue;  // Replaced or gone meanwhile.
+    if (deleteEntry(d, writeId)) ++removed;
+  }
+  return removed;
+}
+
+std::uint64_t RocksDbTier::Impl::diskUsageBytes() const {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(options_.path, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code fileError;  // Files vanish while compactions run: skip those.
+    if (!it->is_regular_file(fileError)) continue;
+    const std::uintmax_t size = it->file_size(fileError);
+    if (!fileError) total += size;
+  }
+  return total;
+}
+
+void RocksDbTier::Impl::noteGarbage(std::uint64_t bytes) {
+  if (bytes == 0) return;
+  const std::uint64_t total = garbage_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if (total < compactTrigger_) return;
+  {
+    std::lock_guard lock(bgMu_);
+    requestCompactionLocked();
+  }
+  bgCv_.notify_one();
+}
+
+std::uint64_t RocksDbTier::Impl::requestCompactionLocked() {
+  if (requested_ == started_) ++requested_;  // Else one not yet started will cover this call.
+  return requested_;
+}
+
+void RocksDbTier::Impl::waitServed(std::unique_lock<std::mutex>& lock, std::uint64_t ticket) {
+  doneCv_.wait(lock, [&] { return stop_ || served_ >= ticket || !worker_.joinable(); });
+}
+
+void RocksDbTier::Impl::throttle() {
+  if (garbage_.load(std::memory_order_relaxed) < garbageLimit_) return;
+  std::unique_lock lock(bgMu_);
+  const std::uint64_t ticket = requestCompactionLocked();
+  bgCv_.notify_one();
+  waitServed(lock, ticket);
+}
+
+void RocksDbTier::Impl::compactNow() {
+  std::unique_lock lock(bgMu_);
+  const std::uint64_t ticket = requestCompactionLocked();
+  bgCv_.notify_one();
+  waitServed(lock, ticket);
+}
+
+void RocksDbTier::Impl::waitForBackgroundWork() {
+  std::unique_lock lock(bgMu_);
+  waitServed(lock, requested_);
+}
+
+void RocksDbTier::Impl::workerLoop() {
+  std::unique_lock lock(bgMu_);
+  for (;;) {
+    bgCv_.wait(lock, [&] { return stop_ || requested_ > started_; });
+    if (stop_) return;
+    started_ = requested_;
+    const std::uint64_t ticket = started_;
+    lock.unlock();
+    compactAndAdjust();
+    lock.lock();
+    served_ = ticket;
+    doneCv_.notify_all();
+  }
+}
+
+void RocksDbTier::Impl::compactAndAdjust() {
+  garbage_.store(0, std::memory_order_relaxed);
+  rocksdb::CompactRangeOptions compact;
+  compact.exclusive_manual_compaction = false;
+  // Rewrite the last level too: blob garbage collection relocates live blobs of old files only
+  // in files a compaction reads.
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  db_->CompactRange(compact, nullptr, nullptr);
+
+  // Feedback: keep the directory within capacityBytes after compaction, whatever RocksDB's
+  // space amplification turns out to be.
+  const std::uint64_t disk = diskUsageBytes();
+  const std::uint64_t capacity = options_.capacityBytes;
+  const std::uint64_t budget = budget_.load(std::memory_order_relaxed);
+  std::uint64_t next = budget;
+  if (disk > capacity) {
+    next = std::max(nominalBudget_ / 2, budget - std::min(budget, disk - capacity));
+  } else if (budget < nominalBudget_ && disk + capacity / 16 < capacity) {
+    next = std::min(nominalBudget_, budget + (capacity - capacity / 16 - disk));
+  }
+  if (next != budget) {
+    budget_.store(next, std::memory_order_relaxed);
+    evictIfNeeded();
   }
 }
 
@@ -621,8 +834,15 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
       } else {
         rocksdb::Options db;
         db.create_if_missing = true;
-        db.write_buffer_size = options.writeBufferBytes;
+        // The WAL and memtables hold up to two write buffers of not-yet-flushed data: keep them
+        // a small part of the disk budget.
+        const std::uint64_t capacity = options.capacityBytes;
+        db.write_buffer_size = std::max<std::size_t>(
+            1 << 20, std::min<std::uint64_t>(options.writeBufferBytes, capacity / 32));
         db.max_write_buffer_number = 2;
+        db.max_total_wal_size = 2 * db.write_buffer_size;
+        db.max_manifest_file_size =
+            std::clamp<std::uint64_t>(capacity / 128, 64 << 10, 4 << 20);
         db.max_background_jobs = 2;
         db.keep_log_file_num = 2;
         db.max_log_file_size = 1 << 20;
@@ -635,7 +855,11 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         db.enable_blob_files = true;
         db.min_blob_size = 64 * 1024;
         db.blob_compression_type = db.compression;
+        // Small blob files so that compaction can free them; each full compaction relocates the
+        // live blobs of the oldest quarter (mostly hot objects: cold ones are evicted first).
+        db.blob_file_size = std::clamp<std::uint64_t>(capacity / 16, 1 << 20, 256 << 20);
         db.enable_blob_garbage_collection = true;
+        db.blob_garbage_collection_age_cutoff = 0.25;
         rocksdb::BlockBasedTableOptions table;
         table.block_cache = rocksdb::NewLRUCache(options.blockCacheBytes);
         table.cache_index_and_filter_blocks = true;
@@ -680,6 +904,17 @@ bool RocksDbTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
 void RocksDbTier::remove(const CacheKey& key) { impl_->remove(key); }
 
 StoreStats RocksDbTier::stats() const { return impl_->stats(); }
+
+std::size_t RocksDbTier::reclaim(const std::function<bool(const EntryMeta&)>& isDead,
+                                 std::size_t maxEntries) {
+  return impl_->reclaim(isDead, maxEntries);
+}
+
+void RocksDbTier::compactNow() { impl_->compactNow(); }
+
+void RocksDbTier::waitForBackgroundWork() { impl_->waitForBackgroundWork(); }
+
+std::uint64_t RocksDbTier::diskUsageBytes() const { return impl_->diskUsageBytes(); }
 
 std::string RocksDbTier::headKeyFor(const Digest& digest) {
   std::string k(1, kHeadPrefix);

@@ -11,10 +11,28 @@
 // readers see either the old or the new entry. An abandoned writer deletes the chunks it wrote;
 // chunks orphaned by a crash are collected at the next open.
 //
-// Eviction: an in-memory index (digest -> charge, writeId) in LRU order is rebuilt at open from
-// the heads (initial order: oldest responseTime first) and touched by lookup hits. Whenever the
-// charged bytes (head record + body bytes) exceed capacityBytes, least-recently-used entries are
-// deleted. The budget is logical: RocksDB's space amplification comes on top.
+// Budget: the whole cache directory (SST and blob files, WAL, MANIFEST, logs) is meant to stay
+// within ~1.1 x capacityBytes under sustained churn. Entries are charged (head record + body bytes)
+// against a logical budget of (1 - headroom) x capacityBytes; the headroom absorbs RocksDB's space
+// amplification: deleted data that compaction has not reclaimed yet, the WAL and memtables (sized
+// from the capacity: write buffer <= capacity/32), metadata. Deleted bytes (evicted, replaced,
+// removed, reclaimed, abandoned) are counted as garbage; every capacity/32 of garbage wakes a
+// background thread that runs a full manual compaction with blob garbage collection (blob files
+// of capacity/16, the oldest quarter of them relocated), which drops deleted records and frees
+// blob files. Writers wait (in append/commit) while garbage exceeds capacity/16 until that
+// compaction has run, so churn cannot outrun reclamation. After each compaction the directory is
+// measured; while it exceeds capacityBytes the logical budget shrinks by the excess (down to half
+// of its nominal value) and more entries are evicted; it grows back as the directory shrinks.
+//
+// Eviction policy: LRU with a second chance. An in-memory index (digest -> charge, writeId,
+// referenced bit, LRU position) is rebuilt at open from the heads (initial order: oldest
+// responseTime first, no referenced bits). A lookup hit moves the entry to the front and sets its
+// referenced bit; a replacement or metadata update keeps the bit. When over budget the
+// least-recently-used entry is evicted unless its bit is set: then the bit is cleared and the
+// entry moves to the front (one more lap). Objects read more than once survive a scan of
+// one-time writes of up to ~2x the budget; unreferenced ones leave in LRU order.
+// Memory: the index holds every disk entry, ~140 bytes each with libstdc++ on 64-bit (hash node
+// ~80 with allocator overhead, bucket pointer 8, list node ~48); e.g. 1 M entries ~ 140 MB.
 //
 // Reads: every record is checksummed; an undecodable head, a corrupt or missing chunk is a miss,
 // the entry is removed and corruptEntries counted. A head whose full key differs from the
@@ -28,6 +46,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,9 +58,13 @@ class RocksDbTier : public CacheStore {
  public:
   struct Options {
     std::string path;                         // Directory; created if missing.
-    std::uint64_t capacityBytes = 0;          // Byte budget (also the largest body admitted).
+    std::uint64_t capacityBytes = 0;          // Disk budget for the whole directory.
+    // Fraction of capacityBytes kept free for space amplification (clamped to [0, 0.9]). Entries
+    // are charged against (1 - headroom) x capacityBytes, also the largest body admitted.
+    double headroom = 0.15;
     std::size_t blockCacheBytes = 8 << 20;    // RocksDB block cache (heads, index blocks).
-    std::size_t writeBufferBytes = 16 << 20;  // Per memtable; at most two memtables.
+    std::size_t writeBufferBytes = 16 << 20;  // Per memtable (at most capacity/32, >= 1 MiB);
+                                              // at most two memtables.
   };
 
   // Opens (or creates) the tier. On failure returns nullptr and sets *error (if non-null) to a
@@ -58,6 +81,21 @@ class RocksDbTier : public CacheStore {
   bool updateMeta(const CacheKey& key, const EntryMeta& meta) override;
   void remove(const CacheKey& key) override;
   StoreStats stats() const override;
+
+  // Examines up to `maxEntries` entries, continuing where the previous call stopped (wrapping
+  // around at the end), and removes those for which `isDead(meta)` returns true (e.g. expired
+  // long ago; the caller decides, the tier knows nothing of HTTP). Returns the number removed.
+  // `isDead` is called without tier locks held and must not throw. An entry replaced meanwhile
+  // is left alone. Meant for a low-priority background thread; freed space is reclaimed by the
+  // next background compaction.
+  std::size_t reclaim(const std::function<bool(const EntryMeta&)>& isDead,
+                      std::size_t maxEntries);
+  // Runs a full compaction (reclaiming deleted data) now and returns when it is done.
+  void compactNow();
+  // Returns once the background compaction requested so far (if any) has completed.
+  void waitForBackgroundWork();
+  // Bytes of all regular files in the cache directory right now.
+  std::uint64_t diskUsageBytes() const;
 
   // The database keys used for an entry (exposed for tests and tools).
   static std::string headKeyFor(const Digest& digest);

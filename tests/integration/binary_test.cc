@@ -192,5 +192,33 @@ TEST(BinaryTest, A256MiBResponseStreamsThroughAndIsCachedWithBoundedMemory) {
   EXPECT_EQ(node.terminate(), 0);
 }
 
+TEST(BinaryTest, A1GiBObjectStreamedTo20ClientsKeepsMemoryBounded) {
+  constexpr std::uint64_t kSize = 1ull << 30;
+  constexpr int kClients = 20;
+  ScriptedOrigin origin;
+  origin.on("/gig", largeBody(kSize));
+  TempDir cache;
+  auto args = nodeArgs(origin.url(), cache.path());
+  args.insert(args.end(), {"--memory", "64MiB", "--disk", "3GiB"});
+  StrataProcess node(args);
+  ASSERT_TRUE(node.started()) << node.output();
+  std::vector<std::future<Streamed>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(
+        std::async(std::launch::async, [&node] { return streamGet(node.proxyPort(), "/gig"); }));
+  }
+  for (auto& c : clients) {
+    Streamed s = c.get();
+    EXPECT_EQ(s.status, 200);
+    EXPECT_EQ(s.bytes, kSize);
+    EXPECT_TRUE(s.patternOk);
+  }
+  EXPECT_EQ(origin.count("/gig"), 1);
+  const std::uint64_t peak = node.peakRssBytes();
+  std::cout << "peak RSS (VmHWM) with 20 clients of a 1 GiB object: " << (peak >> 20) << " MiB\n";
+  EXPECT_LT(peak, 256ull << 20);
+  EXPECT_EQ(node.terminate(), 0);
+}
+
 }  // namespace
 }  // namespace strata::testing
