@@ -34,6 +34,8 @@ constexpr char kHeadPrefix = 'h';
 constexpr char kChunkPrefix = 'c';
 constexpr std::size_t kHeadKeySize = 1 + 16;
 constexpr std::size_t kChunkKeySize = 1 + 16 + 8 + 4;
+// Below this capacity the logical budget does not adapt to the measured disk usage.
+constexpr std::uint64_t kMinAdaptiveCapacity = 32 << 20;
 // Present while the database is open; found at open => the last run did not close cleanly.
 const std::string kDirtyMarker = "mdirty";
 
@@ -93,8 +95,8 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
         db_(std::move(db)),
         nominalBudget_(nominalBudget(options_)),
         budget_(nominalBudget_),
-        compactTrigger_(std::max<std::uint64_t>(options_.capacityBytes / 32, 1)),
-        garbageLimit_(std::max<std::uint64_t>(options_.capacityBytes / 16, 1)) {}
+        compactTrigger_(std::max<std::uint64_t>(options_.capacityBytes / 64, 1)),
+        garbageLimit_(std::max<std::uint64_t>(options_.capacityBytes / 32, 1)) {}
 
   ~Impl() {
     {
@@ -123,8 +125,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   bool updateMeta(const CacheKey& key, const EntryMeta& meta);
   void remove(const CacheKey& key);
   StoreStats stats() const;
-  std::size_t reclaim(const std::function<bool(const EntryMeta&)>& isDead,
-                      std::size_t maxEntries);
+  std::size_t reclaim(const std::function<bool(const EntryMeta&)>& isDead, std::size_t maxEntries);
   void compactNow();
   void waitForBackgroundWork();
   std::uint64_t diskUsageBytes() const;
@@ -185,7 +186,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   std::thread worker_;
 
   std::mutex reclaimMu_;
-  std::string reclaimCursor_;  // Last head key examined by reclaim(); "" = from the start.
+  std::string reclaimCursor_;           // Last head key examined by reclaim(); "" = from the start.
   std::array<std::mutex, 64> stripes_;  // Serialise mutations per digest.
 
   mutable std::mutex indexMu_;
@@ -693,7 +694,8 @@ std::size_t RocksDbTier::Impl::reclaim(const std::function<bool(const EntryMeta&
       reclaimCursor_.assign(it->key().data(), it->key().size());
       if (it->key().size() != kHeadKeySize) continue;
       const std::optional<HeadRecord> head = decodeHead(view(it->value()));
-      if (head && isDead(head->meta)) dead.emplace_back(digestFromKey(view(it->key())), head->writeId);
+      if (head && isDead(head->meta))
+        dead.emplace_back(digestFromKey(view(it->key())), head->writeId);
     }
     if (!it->Valid() || it->key()[0] != kHeadPrefix) reclaimCursor_.clear();  // Wrap around.
   } catch (...) {
@@ -786,15 +788,21 @@ void RocksDbTier::Impl::compactAndAdjust() {
   db_->CompactRange(compact, nullptr, nullptr);
 
   // Feedback: keep the directory within capacityBytes after compaction, whatever RocksDB's
-  // space amplification turns out to be.
+  // space amplification turns out to be. Not for tiny budgets, which RocksDB's fixed overhead
+  // (two 1 MiB write buffers, metadata) would shrink to nothing.
+  if (options_.capacityBytes < kMinAdaptiveCapacity) return;
+  // Target after compaction: 0.92 x capacity, leaving the rest for what accumulates until the
+  // next one (garbage up to capacity/32, WAL, relocation output). Shrink by the excess; grow back
+  // by half the slack once below 0.86 x capacity.
   const std::uint64_t disk = diskUsageBytes();
-  const std::uint64_t capacity = options_.capacityBytes;
+  const std::uint64_t target = options_.capacityBytes / 100 * 92;
+  const std::uint64_t low = options_.capacityBytes / 100 * 86;
   const std::uint64_t budget = budget_.load(std::memory_order_relaxed);
   std::uint64_t next = budget;
-  if (disk > capacity) {
-    next = std::max(nominalBudget_ / 2, budget - std::min(budget, disk - capacity));
-  } else if (budget < nominalBudget_ && disk + capacity / 16 < capacity) {
-    next = std::min(nominalBudget_, budget + (capacity - capacity / 16 - disk));
+  if (disk > target) {
+    next = std::max(nominalBudget_ / 2, budget - std::min(budget, disk - target));
+  } else if (budget < nominalBudget_ && disk < low) {
+    next = std::min(nominalBudget_, budget + (low - disk) / 2);
   }
   if (next != budget) {
     budget_.store(next, std::memory_order_relaxed);
@@ -838,11 +846,10 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         // a small part of the disk budget.
         const std::uint64_t capacity = options.capacityBytes;
         db.write_buffer_size = std::max<std::size_t>(
-            1 << 20, std::min<std::uint64_t>(options.writeBufferBytes, capacity / 32));
+            1 << 20, std::min<std::uint64_t>(options.writeBufferBytes, capacity / 64));
         db.max_write_buffer_number = 2;
         db.max_total_wal_size = 2 * db.write_buffer_size;
-        db.max_manifest_file_size =
-            std::clamp<std::uint64_t>(capacity / 128, 64 << 10, 4 << 20);
+        db.max_manifest_file_size = std::clamp<std::uint64_t>(capacity / 128, 64 << 10, 4 << 20);
         db.max_background_jobs = 2;
         db.keep_log_file_num = 2;
         db.max_log_file_size = 1 << 20;
@@ -851,9 +858,10 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         const bool zstd =
             std::find(supported.begin(), supported.end(), rocksdb::kZSTD) != supported.end();
         db.compression = zstd ? rocksdb::kZSTD : rocksdb::kNoCompression;
-        // Chunks (~256 KiB) live in blob files: compaction does not rewrite them.
+        // Chunks and heads with bodies (>= 4 KiB) live in blob files: SSTs stay small (keys, blob
+        // references, small heads), so the periodic full compaction is cheap.
         db.enable_blob_files = true;
-        db.min_blob_size = 64 * 1024;
+        db.min_blob_size = 4 * 1024;
         db.blob_compression_type = db.compression;
         // Small blob files so that compaction can free them; each full compaction relocates the
         // live blobs of the oldest quarter (mostly hot objects: cold ones are evicted first).

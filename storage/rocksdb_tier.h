@@ -13,16 +13,19 @@
 //
 // Budget: the whole cache directory (SST and blob files, WAL, MANIFEST, logs) is meant to stay
 // within ~1.1 x capacityBytes under sustained churn. Entries are charged (head record + body bytes)
-// against a logical budget of (1 - headroom) x capacityBytes; the headroom absorbs RocksDB's space
-// amplification: deleted data that compaction has not reclaimed yet, the WAL and memtables (sized
-// from the capacity: write buffer <= capacity/32), metadata. Deleted bytes (evicted, replaced,
-// removed, reclaimed, abandoned) are counted as garbage; every capacity/32 of garbage wakes a
-// background thread that runs a full manual compaction with blob garbage collection (blob files
-// of capacity/16, the oldest quarter of them relocated), which drops deleted records and frees
-// blob files. Writers wait (in append/commit) while garbage exceeds capacity/16 until that
-// compaction has run, so churn cannot outrun reclamation. After each compaction the directory is
-// measured; while it exceeds capacityBytes the logical budget shrinks by the excess (down to half
-// of its nominal value) and more entries are evicted; it grows back as the directory shrinks.
+// against a logical budget of (1 - headroom) x capacityBytes (0.8 x by default); the headroom
+// absorbs RocksDB's space amplification: deleted data that compaction has not reclaimed yet, the
+// WAL and memtables (write buffer <= capacity/64), compaction output written before its inputs
+// are deleted, metadata. Bodies >= 4 KiB live in blob files of capacity/16 (SSTs hold keys, blob
+// references and small heads). Deleted bytes (evicted, replaced, removed, reclaimed, abandoned)
+// count as garbage; every capacity/64 of garbage wakes a background thread that runs a full
+// manual compaction with blob garbage collection (live blobs of the oldest quarter of blob files
+// are relocated), which drops deleted records and frees blob files. Writers wait (in append and
+// commit) while garbage exceeds capacity/32, until the next compaction has run, so churn cannot
+// outrun reclamation. After each compaction the directory is measured: while it exceeds
+// 0.92 x capacityBytes the logical budget shrinks by the excess (down to half its nominal value)
+// and more entries are evicted; it grows back once the directory is below 0.86 x capacityBytes.
+// Below 32 MiB of capacity RocksDB's fixed overhead (~3 MiB) dominates: no feedback, no bound.
 //
 // Eviction policy: LRU with a second chance. An in-memory index (digest -> charge, writeId,
 // referenced bit, LRU position) is rebuilt at open from the heads (initial order: oldest
@@ -57,11 +60,11 @@ namespace strata::storage {
 class RocksDbTier : public CacheStore {
  public:
   struct Options {
-    std::string path;                         // Directory; created if missing.
-    std::uint64_t capacityBytes = 0;          // Disk budget for the whole directory.
+    std::string path;                 // Directory; created if missing.
+    std::uint64_t capacityBytes = 0;  // Disk budget for the whole directory.
     // Fraction of capacityBytes kept free for space amplification (clamped to [0, 0.9]). Entries
     // are charged against (1 - headroom) x capacityBytes, also the largest body admitted.
-    double headroom = 0.15;
+    double headroom = 0.2;
     std::size_t blockCacheBytes = 8 << 20;    // RocksDB block cache (heads, index blocks).
     std::size_t writeBufferBytes = 16 << 20;  // Per memtable (at most capacity/32, >= 1 MiB);
                                               // at most two memtables.
@@ -88,8 +91,7 @@ class RocksDbTier : public CacheStore {
   // `isDead` is called without tier locks held and must not throw. An entry replaced meanwhile
   // is left alone. Meant for a low-priority background thread; freed space is reclaimed by the
   // next background compaction.
-  std::size_t reclaim(const std::function<bool(const EntryMeta&)>& isDead,
-                      std::size_t maxEntries);
+  std::size_t reclaim(const std::function<bool(const EntryMeta&)>& isDead, std::size_t maxEntries);
   // Runs a full compaction (reclaiming deleted data) now and returns when it is done.
   void compactNow();
   // Returns once the background compaction requested so far (if any) has completed.

@@ -517,8 +517,9 @@ class Loader {
                        return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
                      });
                  if (!token) {
-                   error(markOf(v, keyMark), path + ": must be a header field name (letters, "
-                                                    "digits and '-'), e.g. Strata-Cache-Control");
+                   error(markOf(v, keyMark), path +
+                                                 ": must be a header field name (letters, "
+                                                 "digits and '-'), e.g. Strata-Cache-Control");
                    return;
                  }
                  config_.targetedField = *name;

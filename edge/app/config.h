@@ -47,17 +47,17 @@ struct Config {
   std::uint64_t diskBytes = 10ull << 30;            // cache.disk.size. Default: 10GiB
   std::uint64_t maxObjectBytes = 1ull << 30;        // cache.max_object. Default: 1GiB
   std::int64_t staleIfErrorMs = 0;  // cache.stale_if_error. Default: 0 (only what responses say)
-  std::int64_t coalesceTimeoutMs = 10000;  // cache.coalesce_timeout. Default: 10s
-  std::int64_t hitForMissMs = 60000;       // cache.hit_for_miss. Default: 60s
+  std::int64_t coalesceTimeoutMs = 10000;              // cache.coalesce_timeout. Default: 10s
+  std::int64_t hitForMissMs = 60000;                   // cache.hit_for_miss. Default: 60s
   std::string targetedField = "Strata-Cache-Control";  // cache.targeted_field (RFC 9213)
-  int fetchThreads = 64;                   // server.fetch_threads. Default: 64
-  std::vector<Pool> pools;                          // pools
-  std::vector<Route> routes;                        // routes
-  int workerThreads = 256;                          // server.threads. Default: 256
-  std::int64_t shutdownGraceMs = 10000;             // server.shutdown_grace. Default: 10s
-  std::int64_t clientTimeoutMs = 60000;             // server.client_timeout. Default: 60s
-  std::string logLevel = "information";             // logging.level
-  std::string accessLog;                            // logging.access_log. Default: "" (off)
+  int fetchThreads = 64;                               // server.fetch_threads. Default: 64
+  std::vector<Pool> pools;                             // pools
+  std::vector<Route> routes;                           // routes
+  int workerThreads = 256;                             // server.threads. Default: 256
+  std::int64_t shutdownGraceMs = 10000;                // server.shutdown_grace. Default: 10s
+  std::int64_t clientTimeoutMs = 60000;                // server.client_timeout. Default: 60s
+  std::string logLevel = "information";                // logging.level
+  std::string accessLog;                               // logging.access_log. Default: "" (off)
 };
 
 // One problem found while loading, with its location ("FILE:LINE:COL" or "--option").

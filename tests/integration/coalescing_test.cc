@@ -118,9 +118,11 @@ ScriptedOrigin::Handler paced(std::uint64_t total, std::atomic<std::uint64_t>& s
 struct FirstByte {
   std::chrono::microseconds latency{0};
   std::uint64_t bodyBytes = 0;
+  std::uint64_t originSentAtFirstByte = 0;  // What the origin had sent when it arrived.
 };
 
-FirstByte timeFirstByte(std::uint16_t port, const std::string& uri) {
+FirstByte timeFirstByte(std::uint16_t port, const std::string& uri,
+                        const std::atomic<std::uint64_t>* originSent = nullptr) {
   FirstByte result;
   Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", port));
   socket.setReceiveTimeout(Poco::Timespan(30, 0));
@@ -149,6 +151,7 @@ FirstByte timeFirstByte(std::uint16_t port, const std::string& uri) {
     }
     if (result.bodyBytes == 0) {
       result.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+      if (originSent) result.originSentAtFirstByte = originSent->load();
     }
     result.bodyBytes += static_cast<std::uint64_t>(n);
   }
@@ -164,10 +167,12 @@ TEST_F(CoalescingTest, AWaiterStreamsFromTheFirstByteWhileTheLeaderReceives) {
   // Join once the origin is well into the body (bounded wait).
   for (int i = 0; i < 1000 && sent.load() < (6ull << 20); ++i) std::this_thread::sleep_for(5ms);
   ASSERT_GE(sent.load(), 6ull << 20);
-  FirstByte waiter = timeFirstByte(node_->proxyPort(), "/stream");
+  FirstByte waiter = timeFirstByte(node_->proxyPort(), "/stream", &sent);
   const std::uint64_t sentWhenDone = sent.load();
   std::cout << "waiter first byte after " << waiter.latency.count() << " us\n";
   EXPECT_LT(waiter.latency, 100ms);
+  // Whatever the load, the first byte came while the origin was still sending.
+  EXPECT_LT(waiter.originSentAtFirstByte, kTotal);
   EXPECT_EQ(waiter.bodyBytes, kTotal);
   EXPECT_EQ(leader.get().bodyBytes, kTotal);
   EXPECT_GE(sentWhenDone, kTotal);  // The waiter finished only when the origin did.

@@ -55,9 +55,11 @@ std::string randomBody(std::size_t size, unsigned seed) {
   return body;
 }
 
-std::unique_ptr<RocksDbTier> openTier(const std::string& path, std::uint64_t capacity = 64 << 20) {
+std::unique_ptr<RocksDbTier> openTier(const std::string& path, std::uint64_t capacity = 64 << 20,
+                                      double headroom = 0.15) {
   std::string error;
-  auto tier = RocksDbTier::open({.path = path, .capacityBytes = capacity}, &error);
+  auto tier =
+      RocksDbTier::open({.path = path, .capacityBytes = capacity, .headroom = headroom}, &error);
   EXPECT_NE(tier, nullptr) << error;
   return tier;
 }
@@ -236,7 +238,7 @@ TEST(RocksDbTierTest, ByteBudgetEvictsLeastRecentlyUsed) {
   TempDir dir;
   const std::string body = randomBody(300 << 10, 3);  // Two chunks each.
   const std::uint64_t capacity = 3 * body.size() + 3 * 1024;
-  auto tier = openTier(dir.path(), capacity);
+  auto tier = openTier(dir.path(), capacity, /*headroom=*/0);  // Logical budget == capacity.
   ASSERT_TRUE(put(*tier, "k0", body));
   ASSERT_TRUE(put(*tier, "k1", body));
   ASSERT_TRUE(put(*tier, "k2", body));
