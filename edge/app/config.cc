@@ -489,7 +489,7 @@ class Loader {
   void readCache(const Node& node, const YAML::Mark& at) {
     visitMap(node, at, "cache",
              {"memory", "max_memory_object", "max_object", "disk", "stale_if_error",
-              "coalesce_timeout", "hit_for_miss", "targeted_field"},
+              "stale_if_unreachable", "coalesce_timeout", "hit_for_miss", "targeted_field"},
              kNoReservedKeys,
              [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
                const std::string path = "cache." + key;
@@ -499,6 +499,12 @@ class Loader {
                }
                if (key == "stale_if_error") {
                  if (auto ms = readDuration(v, keyMark, path, 0)) config_.staleIfErrorMs = *ms;
+                 return;
+               }
+               if (key == "stale_if_unreachable") {
+                 if (auto ms = readDuration(v, keyMark, path, 0)) {
+                   config_.staleIfUnreachableMs = *ms;
+                 }
                  return;
                }
                if (key == "coalesce_timeout") {

@@ -47,6 +47,7 @@ struct Config {
   std::uint64_t diskBytes = 10ull << 30;            // cache.disk.size. Default: 10GiB
   std::uint64_t maxObjectBytes = 1ull << 30;        // cache.max_object. Default: 1GiB
   std::int64_t staleIfErrorMs = 0;  // cache.stale_if_error. Default: 0 (only what responses say)
+  std::int64_t staleIfUnreachableMs = 300000;          // cache.stale_if_unreachable. Default: 5m
   std::int64_t coalesceTimeoutMs = 10000;              // cache.coalesce_timeout. Default: 10s
   std::int64_t hitForMissMs = 60000;                   // cache.hit_for_miss. Default: 60s
   std::string targetedField = "Strata-Cache-Control";  // cache.targeted_field (RFC 9213)

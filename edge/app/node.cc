@@ -242,6 +242,7 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   pipelineOptions.maxObjectBytes = config.maxObjectBytes;
   pipelineOptions.lookup.targeted.names = {config.targetedField, "CDN-Cache-Control"};
   pipelineOptions.lookup.graceSeconds = config.staleIfErrorMs / 1000;
+  pipelineOptions.unreachableGraceSeconds = config.staleIfUnreachableMs / 1000;
   pipelineOptions.coalesceWait = std::chrono::milliseconds(config.coalesceTimeoutMs);
   pipelineOptions.bodyWait = std::chrono::milliseconds(config.clientTimeoutMs);
   impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(

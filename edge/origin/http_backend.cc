@@ -29,14 +29,22 @@ namespace {
 
 class HttpOriginResponse : public OriginResponse {
  public:
+  // `expectBody` is false for answers to HEAD and for 1xx, 204 and 304, whose Content-Length
+  // (if any) describes a body that is not sent (RFC 9110 §8.6, RFC 9112 §6.3).
   HttpOriginResponse(HttpBackend* backend, std::unique_ptr<Poco::Net::HTTPClientSession> session,
-                     const Poco::Net::HTTPResponse& head, std::istream* body)
+                     const Poco::Net::HTTPResponse& head, std::istream* body, bool expectBody)
       : backend_(backend), session_(std::move(session)), body_(body) {
     status_ = static_cast<int>(head.getStatus());
     reason_ = head.getReason();
     for (const auto& [name, value] : head) headers_.add(name, value);
     contentLength_ = head.hasContentLength() ? head.getContentLength64() : -1;
     keepAlive_ = head.getKeepAlive();
+    if (!expectBody) {
+      framingLength_ = 0;
+      finished_ = true;  // Nothing follows on the connection: it can be reused at once.
+    } else {
+      framingLength_ = contentLength_;
+    }
   }
 
   ~HttpOriginResponse() override {
@@ -58,9 +66,9 @@ class HttpOriginResponse : public OriginResponse {
       std::int64_t n = body_->gcount();
       received_ += n;
       if (n > 0) return n;
-      if (contentLength_ >= 0 && received_ < contentLength_) {
+      if (framingLength_ >= 0 && received_ < framingLength_) {
         return fail("origin closed the connection after " + std::to_string(received_) + " of " +
-                    std::to_string(contentLength_) + " body bytes");
+                    std::to_string(framingLength_) + " body bytes");
       }
       if (body_->bad()) return fail("origin body stream failed");
       finished_ = true;
@@ -89,6 +97,7 @@ class HttpOriginResponse : public OriginResponse {
   std::string reason_;
   http::HeaderList headers_;
   std::int64_t contentLength_ = -1;
+  std::int64_t framingLength_ = -1;  // Bytes the body really has on the wire, -1 if delimited.
   std::int64_t received_ = 0;
   bool keepAlive_ = false;
   bool finished_ = false;
@@ -163,10 +172,24 @@ std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
       if (!out) throw Poco::Net::NetException("sending the request failed");
       stage = FetchFailure::kReceive;
       Poco::Net::HTTPResponse responseHead;
-      std::istream& in = session->receiveResponse(responseHead);
+      std::istream* in = &session->receiveResponse(responseHead);
+      // Interim responses (1xx other than 101) are not the answer (RFC 9110 §15.2): skip them,
+      // at most a few, and read the final one. They are never stored or forwarded.
+      for (int interim = 0; interim < 8 && responseHead.getStatus() >= 100 &&
+                            responseHead.getStatus() < 200 && responseHead.getStatus() != 101;
+           ++interim) {
+        in = &session->receiveResponse(responseHead);
+      }
+      const int status = static_cast<int>(responseHead.getStatus());
+      if (status >= 100 && status < 200) {
+        throw Poco::Net::MessageException("the origin sent no final response");
+      }
+      const bool expectBody =
+          request.method != "HEAD" && status != 204 && status != 304;
       (reused ? counters_.reusedConnections : counters_.newConnections)
           .fetch_add(1, std::memory_order_relaxed);
-      return std::make_unique<HttpOriginResponse>(this, std::move(session), responseHead, &in);
+      return std::make_unique<HttpOriginResponse>(this, std::move(session), responseHead, in,
+                                                  expectBody);
     } catch (const Poco::Exception& e) {
       if (reused && !bodyTouched) continue;
       *failure = stage;

@@ -2,6 +2,7 @@
 
 #include <Poco/Logger.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -352,8 +353,11 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
           auto decision =
               policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
                                    meta.responseTime, clock_(), options_.lookup);
+          policy::LookupOptions disconnected = options_.lookup;
+          disconnected.graceSeconds =
+              std::max(disconnected.graceSeconds, options_.unreachableGraceSeconds);
           if (policy::canServeStaleOnError(request.headers, storedHeaders, decision.age,
-                                           decision.lifetime, options_.lookup)) {
+                                           decision.lifetime, disconnected)) {
             Stats::add(stats_.staleServed);
             status.fwd = policy::ForwardReason::kStale;
             status.ttl = decision.ttl;
@@ -469,31 +473,46 @@ void ProxyPipeline::runFetch(FetchJob& job) {
     for (const auto& [name, value] : validators.fields()) out.headers.add(name, value);
   }
 
-  const std::int64_t requestTime = clock_();
-  Stats::add(stats_.originFetches);
-  origin::FetchFailure failure = origin::FetchFailure::kNone;
-  std::string error;
-  auto response = router_.fetch(job.request.host, out, &failure, &error);
-  if (!response) {
-    Stats::add(stats_.originErrors);
-    coalescer_.counters().leaderFailures.fetch_add(1, std::memory_order_relaxed);
-    logger().warning("event=origin_error stage=%s host=%s target=%s error=\"%s\"",
-                     std::string(origin::toString(failure)), job.request.host, job.request.target,
-                     error);
-    fill.fail(error);
-    return;
+  std::int64_t requestTime = 0;
+  std::unique_ptr<origin::OriginResponse> response;
+  http::HeaderList headers;
+  int status = 0;
+  // A 304 that does not match the stored response cannot update it (RFC 9111 §4.3.4): ask once
+  // more without validators.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    requestTime = clock_();
+    Stats::add(stats_.originFetches);
+    origin::FetchFailure failure = origin::FetchFailure::kNone;
+    std::string error;
+    response = router_.fetch(job.request.host, out, &failure, &error);
+    if (!response) {
+      Stats::add(stats_.originErrors);
+      coalescer_.counters().leaderFailures.fetch_add(1, std::memory_order_relaxed);
+      logger().warning("event=origin_error stage=%s host=%s target=%s error=\"%s\"",
+                       std::string(origin::toString(failure)), job.request.host, job.request.target,
+                       error);
+      fill.fail(error);
+      return;
+    }
+    headers = response->headers();
+    stripHopByHop(headers);
+    status = response->status();
+    if (status != 304 || !job.stored.object ||
+        policy::notModifiedMatchesStored(headers,
+                                         http::HeaderList(job.stored.object->meta().headers))) {
+      break;
+    }
+    stripClientConditionals(out.headers);  // Also drops the validators added above.
+    job.stored = Lookup{};
   }
   const std::int64_t responseTime = clock_();
-  http::HeaderList headers = response->headers();
-  stripHopByHop(headers);
-  const int status = response->status();
 
   if (status == 304) {
     const http::HeaderList storedHeaders(job.stored.object ? job.stored.object->meta().headers
                                                            : storage::EntryMeta{}.headers);
-    if (!job.stored.object || !policy::notModifiedMatchesStored(headers, storedHeaders)) {
+    if (!job.stored.object) {
       Stats::add(stats_.originErrors);
-      fill.fail("the origin answered 304 to a request this node did not make conditional");
+      fill.fail("the origin answered 304 to an unconditional request");
       return;
     }
     // RFC 9111 §4.3.4: freshen the stored response with the 304's fields; keep the body.
@@ -616,7 +635,13 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
   if (!policy::isSafeMethod(request.method)) invalidate(request, response->status(), headers);
 
   const bool noBody = responseHasNoBody(request.method, response->status());
-  const std::int64_t length = noBody ? 0 : response->contentLength();
+  std::int64_t length = response->contentLength();
+  if (noBody) {
+    // HEAD and 304 keep the length the full response would have (RFC 9110 §8.6, §9.3.2);
+    // 1xx and 204 get no framing at all.
+    const bool keepsLength = request.method == "HEAD" || response->status() == 304;
+    length = keepsLength && length >= 0 ? length : -2;
+  }
 
   std::shared_ptr<storage::EntryWriter> writer;
   if (baseKey && request.method == "GET" && !request.headers.has("Range") &&

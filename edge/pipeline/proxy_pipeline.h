@@ -59,8 +59,11 @@ class ResponseSink {
 
 struct PipelineOptions {
   std::string nodeName = "strata";
-  std::uint64_t maxObjectBytes = 1ull << 30;      // Larger responses pass through unstored.
-  policy::LookupOptions lookup;                   // Targeted fields, stale-if-error grace.
+  std::uint64_t maxObjectBytes = 1ull << 30;  // Larger responses pass through unstored.
+  policy::LookupOptions lookup;               // Targeted fields, stale-if-error grace.
+  // How long past freshness a stored response may stand in when the origin cannot be reached at
+  // all (RFC 9111 §4.2.4 allows serving stale while disconnected), unless it forbids it.
+  std::int64_t unreachableGraceSeconds = 300;
   std::chrono::milliseconds coalesceWait{10000};  // A waiter's wait for the leader's head.
   std::chrono::milliseconds bodyWait{30000};      // Longest wait for the next body bytes.
 };

@@ -158,8 +158,12 @@ StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList
   // RFC 9111 §3: "the request method is understood by the cache"; Strata stores GET only
   // (method names are case-sensitive, RFC 9110 §9.1).
   if (requestMethod != "GET") return StoreDecision::kMethodNotCacheable;
-  // RFC 9111 §3: the status code is final and understood (1xx, 206, 304 excluded).
-  if (!isUnderstoodStatus(status)) return StoreDecision::kStatusNotCacheable;
+  // RFC 9111 §3: the status code is final; a cache must understand it only for 206 and 304
+  // (which Strata does not store) or under must-understand (checked below). An unknown final
+  // status (e.g. 299, 599) with explicit freshness may be stored.
+  if (status < 200 || status > 599 || status == 206 || status == 304) {
+    return StoreDecision::kStatusNotCacheable;
+  }
 
   const CacheControl requestCc = cacheControlOf(requestHeaders);
   // RFC 9213 §2.2: a valid targeted field replaces Cache-Control for this cache.
@@ -171,6 +175,10 @@ StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList
   // cache that understands the status code ignores no-store when must-understand is present
   // (the status is already known to be understood here).
   if (responseCc.noStore && !responseCc.mustUnderstand) return StoreDecision::kNoStore;
+  // RFC 9111 §5.2.2.3: with must-understand, only responses whose status is understood.
+  if (responseCc.mustUnderstand && !isUnderstoodStatus(status)) {
+    return StoreDecision::kStatusNotCacheable;
+  }
   // RFC 9111 §5.2.2.7: unqualified private forbids a shared cache from storing. The qualified
   // form (private="set-cookie") is allowed: storing then requires stripping the listed fields
   // from the stored response (the store step must do that; see CacheControl::privateFields).

@@ -228,6 +228,15 @@ std::optional<std::vector<Member>> parseTargeted(std::string_view value) {
 
 bool isValidSfDictionary(std::string_view value) { return parseTargeted(value).has_value(); }
 
+namespace {
+
+bool takesInteger(std::string_view key) {
+  return key == "max-age" || key == "s-maxage" || key == "stale-while-revalidate" ||
+         key == "stale-if-error" || key == "min-fresh";
+}
+
+}  // namespace
+
 CacheControl effectiveCacheControl(const http::HeaderList& responseHeaders,
                                    const TargetedFields& fields, bool* targeted) {
   if (targeted) *targeted = false;
@@ -244,6 +253,12 @@ CacheControl effectiveCacheControl(const http::HeaderList& responseHeaders,
     std::string text;
     for (const Member& m : *members) {
       if (m.isFalse) continue;
+      // RFC 9213 §2.1: a directive whose value has the wrong type is ignored; the delta-seconds
+      // directives take an sf-integer (so max-age="10" does not count).
+      if (takesInteger(m.key) &&
+          (m.value.empty() || m.value.find_first_not_of("0123456789") != std::string::npos)) {
+        continue;
+      }
       if (!text.empty()) text.append(", ");
       text.append(m.key);
       if (!m.value.empty()) {

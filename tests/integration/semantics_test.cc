@@ -444,5 +444,106 @@ TEST_F(SemanticsTest, AnUpstreamCacheStatusIsKeptAndOursFollows) {
   EXPECT_EQ(std::string(lines[1]).rfind("test-node; fwd=uri-miss", 0), 0u);
 }
 
+// --- RFC 9110 §15.2: interim responses ----------------------------------------------------
+
+TEST(InterimTest, InterimResponsesAreSkippedAndNeverConfusedWithTheAnswer) {
+  RawOrigin origin([](const std::string& head) -> std::string {
+    const bool early = head.rfind("GET /early ", 0) == 0;
+    const std::string body = early ? "final" : "other";
+    std::string out;
+    if (early) {
+      out += "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+      out += "HTTP/1.1 102 Processing\r\n\r\n";
+    }
+    out += "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+    return out;
+  });
+  TempDir dir;
+  auto node = startNode(configFor(origin.url(), dir.path()));
+  Response first = request(node->proxyPort(), "GET", "/early");
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, "final");
+  EXPECT_FALSE(first.headers.has("Link"));  // Interim fields are not merged into the answer.
+  // The kept-alive origin connection carries on in step: the next answer is its own.
+  EXPECT_EQ(request(node->proxyPort(), "GET", "/next").body, "other");
+  EXPECT_TRUE(has(request(node->proxyPort(), "GET", "/early"), "; hit"));
+}
+
+TEST_F(SemanticsTest, UnknownFinalStatusesWithExplicitFreshnessAreStored) {
+  origin_.on("/299", ScriptedOrigin::fixed(299, {{"Cache-Control", "max-age=60"}}, "odd"));
+  get("/299");
+  Response hit = get("/299");
+  EXPECT_EQ(hit.status, 299);
+  EXPECT_TRUE(has(hit, "; hit"));
+  origin_.on("/299mu",
+             ScriptedOrigin::fixed(299, {{"Cache-Control", "max-age=60, must-understand"}}, "odd"));
+  get("/299mu");
+  EXPECT_FALSE(has(get("/299mu"), "; hit"));  // §5.2.2.3: not understood, not stored.
+}
+
+TEST_F(SemanticsTest, WrongTypedTargetedDirectivesAreIgnored) {
+  serve("/cdn-quoted", {{"Cache-Control", "no-store"}, {"CDN-Cache-Control", "max-age=\"10000\""}},
+        "x");
+  get("/cdn-quoted");
+  EXPECT_FALSE(has(get("/cdn-quoted"), "; hit"));
+}
+
+TEST_F(SemanticsTest, A304ForAnotherRepresentationTriggersAFullFetch) {
+  std::atomic<int> calls{0};
+  origin_.on("/etag-changed",
+             [&](Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse& res) {
+               res.set("Date", edge::http::formatHttpDate(clock_.now()));
+               res.add("Cache-Control", "max-age=10");
+               if (calls.fetch_add(1) == 1) {
+                 res.add("ETag", "\"other\"");  // A 304 that does not match what is stored.
+                 res.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_MODIFIED);
+                 res.send();
+                 return;
+               }
+               res.add("ETag", calls.load() == 1 ? "\"v1\"" : "\"v2\"");
+               std::string body = calls.load() == 1 ? "first" : "second";
+               res.setContentLength64(static_cast<std::int64_t>(body.size()));
+               res.send() << body;
+             });
+  EXPECT_EQ(get("/etag-changed").body, "first");
+  clock_.advance(20);
+  Response r = get("/etag-changed");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "second");
+  EXPECT_EQ(calls.load(), 3);
+}
+
+TEST_F(SemanticsTest, StaleIsServedWhileTheOriginIsUnreachableUnlessForbidden) {
+  TempDir dir;
+  ScriptedOrigin origin;
+  origin.on("/plain", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=10"}}, "plain"));
+  origin.on("/strict",
+            ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=10, must-revalidate"}}, "s"));
+  TestClock clock;
+  auto node = startNode(configFor(origin.url(), dir.path()), &clock);
+  request(node->proxyPort(), "GET", "/plain", {{"Host", "h.test"}});
+  request(node->proxyPort(), "GET", "/strict", {{"Host", "h.test"}});
+  node->stop();
+  node = startNode(configFor("http://127.0.0.1:1", dir.path()), &clock);
+  clock.advance(60);  // Stale by about 50 s: within the default 5 minutes.
+  Response plain = request(node->proxyPort(), "GET", "/plain", {{"Host", "h.test"}});
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.body, "plain");
+  EXPECT_EQ(request(node->proxyPort(), "GET", "/strict", {{"Host", "h.test"}}).status, 502);
+  clock.advance(600);  // Beyond the window.
+  EXPECT_EQ(request(node->proxyPort(), "GET", "/plain", {{"Host", "h.test"}}).status, 502);
+}
+
+TEST_F(SemanticsTest, HeadOnAnUncacheableUrlIsForwardedIntact) {
+  serve("/nohead", {{"Cache-Control", "no-store"}}, "twelve bytes");
+  get("/nohead");  // Remembered as uncacheable: later requests are forwarded as they are.
+  Response head = request(node_->proxyPort(), "HEAD", "/nohead");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.complete);
+  EXPECT_EQ(head.header("Content-Length"), "12");
+  EXPECT_EQ(get("/nohead").body, "twelve bytes");
+}
+
 }  // namespace
 }  // namespace strata::testing

@@ -12,10 +12,13 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +171,65 @@ std::string rawExchange(std::uint16_t port, const std::string& raw, int timeoutM
   } catch (const Poco::Exception&) {
   }
   return out;
+}
+
+RawOrigin::RawOrigin(Script script) : script_(std::move(script)) {
+  listenFd_ = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  listen(listenFd_, 64);
+  socklen_t len = sizeof addr;
+  getsockname(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  threads_.emplace_back([this] {
+    while (!stopping_) {
+      pollfd p{listenFd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      int fd = accept(listenFd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      std::lock_guard lock(mutex_);
+      threads_.emplace_back([this, fd] { serve(fd); });
+    }
+  });
+}
+
+RawOrigin::~RawOrigin() {
+  stopping_ = true;
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) t.join();
+  close(listenFd_);
+}
+
+void RawOrigin::serve(int fd) {
+  std::string buffer;
+  char chunk[4096];
+  while (!stopping_) {
+    auto end = buffer.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::string head = buffer.substr(0, end + 4);
+      buffer.erase(0, end + 4);
+      ++requests_;
+      std::string out = script_(head);
+      if (out.empty()) break;  // Close without answering.
+      if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0) break;
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+  close(fd);
 }
 
 TempDir::TempDir() {

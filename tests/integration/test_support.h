@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "edge/http/header_list.h"
@@ -80,6 +81,29 @@ Response request(std::uint16_t port, const std::string& method, const std::strin
 // Sends `raw` bytes as they are on a new connection and returns everything the server sends
 // until it closes the connection or `timeoutMs` passes.
 std::string rawExchange(std::uint16_t port, const std::string& raw, int timeoutMs = 5000);
+
+// An origin that writes raw bytes: for each request on a kept-alive connection, `script` gets
+// the request head and returns the exact bytes to send back. For what HTTP libraries will not
+// produce (interim 1xx responses, odd framing).
+class RawOrigin {
+ public:
+  using Script = std::function<std::string(const std::string& requestHead)>;
+  explicit RawOrigin(Script script);
+  ~RawOrigin();
+  std::uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void serve(int fd);
+  Script script_;
+  int listenFd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> requests_{0};
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+};
 
 // A fresh temporary directory, removed on destruction.
 class TempDir {

@@ -151,9 +151,18 @@ TEST(EffectiveCacheControlTest, SMaxAgeInTargetedFieldIsHonoured) {  // RFC 9213
   EXPECT_EQ(cc.sMaxAge, 8);
 }
 
-TEST(EffectiveCacheControlTest, InvalidSfIntegerInTargetedFieldIsStale) {  // RFC 9111 §4.2.1
-  const CacheControl cc = effectiveCacheControl(h({{"CDN-Cache-Control", "max-age=-1"}}));
-  EXPECT_TRUE(cc.conflictingFreshness);
+TEST(EffectiveCacheControlTest, WrongTypedDirectivesInTargetedFieldsAreIgnored) {  // RFC 9213 §2.1
+  const CacheControl negative = effectiveCacheControl(h({{"CDN-Cache-Control", "max-age=-1"}}));
+  EXPECT_FALSE(negative.maxAge.has_value());
+  bool targeted = false;
+  const CacheControl quoted = effectiveCacheControl(
+      h({{"CDN-Cache-Control", "max-age=\"10000\""}, {"Cache-Control", "no-store"}}),
+      TargetedFields{}, &targeted);
+  EXPECT_FALSE(quoted.maxAge.has_value());
+  EXPECT_TRUE(targeted);  // Still a valid dictionary: it replaces Cache-Control.
+  const CacheControl mixed =
+      effectiveCacheControl(h({{"CDN-Cache-Control", "max-age=\"5\", s-maxage=60"}}));
+  EXPECT_EQ(mixed.sMaxAge, 60);
 }
 
 }  // namespace
