@@ -138,6 +138,8 @@ if bursts:
 
 # ---- warm restart ---------------------------------------------------------------------------
 restarts = [r for r in rows if r["type"] == "restart"]
+if not restarts and "restart" in meta.get("scenarios", []) and "strata" in meta.get("servers", []):
+    restarts = [{"status": "FAILED", "reason": "no result recorded (see the log on stderr)"}]
 if restarts:
     print("Warm restart (Strata only: Varnish malloc storage does not survive a restart)")
     for r in restarts:

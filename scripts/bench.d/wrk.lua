@@ -5,7 +5,9 @@
 --                then the thread stops)
 --   BENCH_CLOSE  1: send "Connection: close", so every request opens a new connection
 --   BENCH_TAG    makes unique URLs unique across runs and rounds
---   BENCH_THREADS, BENCH_FILL_N  for fill mode
+--   BENCH_THREADS, BENCH_FILL_N  for fill mode; BENCH_DONE_DIR: each thread creates a file there
+--                when its share is stored (wrk's main thread sleeps the whole -d, so the caller
+--                watches for the files and ends wrk with SIGINT, which still prints the totals)
 -- At the end it prints one line "BENCHJSON {...}" with the totals and latency percentiles (us).
 local path = os.getenv("BENCH_PATH") or "/"
 local mode = os.getenv("BENCH_MODE") or "static"
@@ -43,7 +45,14 @@ elseif mode == "fill" then
   response = function(status, headers, body)
     if quota == nil then quota = math.ceil((N - tid) / T) end
     responses = responses + 1
-    if responses >= quota then wrk.thread:stop() end
+    if responses == quota then
+      local dir = os.getenv("BENCH_DONE_DIR")
+      if dir then
+        local f = io.open(dir .. "/done-" .. tid, "w")
+        if f then f:write("done\n"); f:close() end
+      end
+      wrk.thread:stop()
+    end
   end
 end
 
