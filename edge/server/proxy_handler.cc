@@ -8,6 +8,7 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timestamp.h>
 
+#include <algorithm>
 #include <array>
 
 namespace strata::edge::server {
@@ -46,13 +47,29 @@ class PocoResponseSink : public pipeline::ResponseSink {
     }
     status_ = status;
     cacheStatus_ = headers.get("Cache-Status").value_or("");
+    // A fixed-length body may bypass POCO's 4 KiB stream buffer: large pieces go straight to the
+    // socket (one send per piece instead of one per 4 KiB).
+    direct_ = contentLength >= 0 && request_.getMethod() != "HEAD";
     out_ = &response_.send();
   }
 
   bool write(const char* data, std::size_t size) override {
     try {
-      out_->write(data, static_cast<std::streamsize>(size));
-      if (!out_->good()) return false;
+      if (direct_ && size >= kDirectThreshold) {
+        out_->flush();  // The head and any small pieces go first, in order.
+        if (!out_->good()) return false;
+        auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request_).socket();
+        std::size_t sent = 0;
+        while (sent < size) {
+          const int n = socket.sendBytes(
+              data + sent, static_cast<int>(std::min<std::size_t>(size - sent, 1 << 30)));
+          if (n <= 0) return false;
+          sent += static_cast<std::size_t>(n);
+        }
+      } else {
+        out_->write(data, static_cast<std::streamsize>(size));
+        if (!out_->good()) return false;
+      }
       bytes_ += size;
       return true;
     } catch (...) {
@@ -80,7 +97,9 @@ class PocoResponseSink : public pipeline::ResponseSink {
   Poco::Net::HTTPServerRequest& request_;
   Poco::Net::HTTPServerResponse& response_;
   bool http10_;
+  bool direct_ = false;
   std::ostream* out_ = nullptr;
+  static constexpr std::size_t kDirectThreshold = 16 * 1024;
 
  public:
   int status_ = 0;
@@ -148,6 +167,12 @@ class ProxyHandler : public Poco::Net::HTTPRequestHandler {
     if (chunked || length > 0) {
       in.body = &request.stream();
       in.contentLength = chunked ? -1 : length;
+    }
+    // Head and body may leave in separate sends (see PocoResponseSink::write): without Nagle's
+    // algorithm the second is not held back waiting for an ACK.
+    try {
+      static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().setNoDelay(true);
+    } catch (...) {
     }
     PocoResponseSink sink(request, response, in.http10);
     pipeline_.handle(in, sink);
