@@ -13,7 +13,9 @@
 #include <Poco/ThreadPool.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -23,6 +25,7 @@
 #include "edge/origin/http_backend.h"
 #include "edge/origin/origin_router.h"
 #include "edge/pipeline/proxy_pipeline.h"
+#include "edge/policy/cache_decision.h"
 #include "edge/server/proxy_handler.h"
 #include "storage/memory_tier.h"
 #include "storage/rocksdb_tier.h"
@@ -89,6 +92,7 @@ std::string randomToken() {
 
 struct Node::Impl {
   Config config;
+  Node::Clock clock;
   std::int64_t startedAt = unixNow();
   std::vector<admin::Token> tokens;
   pipeline::Stats stats;
@@ -105,10 +109,45 @@ struct Node::Impl {
   std::unique_ptr<admin::AdminServer> adminServer;
   Poco::Logger* accessLog = nullptr;
   bool stopped = false;
+  // Background reclaimer: deletes disk entries that can never be served again.
+  std::thread reclaimer;
+  std::mutex reclaimMutex;
+  std::condition_variable reclaimWake;
+  bool reclaimStop = false;
+
+  void runReclaimer(edge::app::Node::Clock clock);
+  std::size_t reclaimOnce(std::int64_t now);
 
   bool buildOrigins(std::string* error);
   bool bindProxy(std::string* error);
 };
+
+std::size_t Node::Impl::reclaimOnce(std::int64_t now) {
+  policy::LookupOptions lookup;
+  lookup.targeted.names = {config.targetedField, "CDN-Cache-Control"};
+  lookup.graceSeconds = config.staleIfErrorMs / 1000;
+  const std::int64_t unreachable = config.staleIfUnreachableMs / 1000;
+  return disk->reclaim(
+      [&](const storage::EntryMeta& meta) {
+        if (meta.status == 0) return false;  // A Vary index: its variants decide.
+        return policy::neverReusable(meta.status, http::HeaderList(meta.headers), meta.requestTime,
+                                     meta.responseTime, now, lookup, unreachable);
+      },
+      5000);
+}
+
+void Node::Impl::runReclaimer(Node::Clock clock) {
+  // Every 30 s, look at up to 5,000 disk entries (resuming where the last pass stopped) and
+  // delete those no request could be answered with any more; the disk tier then compacts the
+  // freed space away. Cheap enough for a low-priority thread: a scan of head records.
+  std::unique_lock lock(reclaimMutex);
+  while (!reclaimWake.wait_for(lock, std::chrono::seconds(30), [this] { return reclaimStop; })) {
+    lock.unlock();
+    const std::size_t removed = reclaimOnce(clock());
+    if (removed > 0) logger().information("event=reclaimed entries=%z", removed);
+    lock.lock();
+  }
+}
 
 bool Node::Impl::buildOrigins(std::string* error) {
   std::vector<std::unique_ptr<origin::OriginPool>> pools;
@@ -188,6 +227,7 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   if (!clock) clock = unixNow;
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  impl->clock = clock;
 
   for (const auto& t : config.adminTokens) impl->tokens.push_back({t.name, t.token});
   if (const char* env = std::getenv("STRATA_ADMIN_TOKEN"); env && *env) {
@@ -274,6 +314,8 @@ void Node::start() {
   }
   impl_->proxyServer->start();
   impl_->adminServer->start();
+  Impl* impl = impl_.get();
+  impl_->reclaimer = std::thread([impl, clock = impl_->clock] { impl->runReclaimer(clock); });
   logger().information("event=started name=%s proxy_port=%hu admin_port=%hu cache_dir=%s",
                        impl_->config.nodeName, impl_->proxyPort, impl_->adminServer->port(),
                        impl_->config.cacheDir);
@@ -294,6 +336,14 @@ void Node::stop() {
   impl_->proxyThreads->joinAll();
   impl_->executor->stop();
   impl_->adminServer->stop();
+  if (impl_->reclaimer.joinable()) {
+    {
+      std::lock_guard lock(impl_->reclaimMutex);
+      impl_->reclaimStop = true;
+    }
+    impl_->reclaimWake.notify_all();
+    impl_->reclaimer.join();
+  }
   impl_->pipeline.reset();
   impl_->executor.reset();
   impl_->coalescer.reset();
@@ -310,6 +360,7 @@ void Node::stop() {
 }
 
 std::uint16_t Node::proxyPort() const { return impl_->proxyPort; }
+std::size_t Node::reclaimExpired() { return impl_->reclaimOnce(impl_->clock()); }
 std::uint16_t Node::adminPort() const { return impl_->adminServer->port(); }
 const std::string& Node::firstAdminToken() const { return impl_->tokens.front().secret; }
 const pipeline::Stats& Node::stats() const { return impl_->stats; }

@@ -31,6 +31,10 @@ class Node {
   // close connections and the cache. Idempotent.
   void stop();
 
+  // One pass of the background reclaimer now: deletes up to 5,000 disk entries that can never
+  // be served again (stale, no validators, past every stale window). Returns how many.
+  std::size_t reclaimExpired();
+
   std::uint16_t proxyPort() const;
   std::uint16_t adminPort() const;
   // The admin tokens in force (a generated one when none was configured).

@@ -32,8 +32,12 @@ class HttpOriginResponse : public OriginResponse {
   // `expectBody` is false for answers to HEAD and for 1xx, 204 and 304, whose Content-Length
   // (if any) describes a body that is not sent (RFC 9110 §8.6, RFC 9112 §6.3).
   HttpOriginResponse(HttpBackend* backend, std::unique_ptr<Poco::Net::HTTPClientSession> session,
-                     const Poco::Net::HTTPResponse& head, std::istream* body, bool expectBody)
-      : backend_(backend), session_(std::move(session)), body_(body) {
+                     const Poco::Net::HTTPResponse& head, std::istream* body, bool expectBody,
+                     std::vector<Interim> interims)
+      : backend_(backend),
+        session_(std::move(session)),
+        body_(body),
+        interims_(std::move(interims)) {
     status_ = static_cast<int>(head.getStatus());
     reason_ = head.getReason();
     for (const auto& [name, value] : head) headers_.add(name, value);
@@ -57,6 +61,7 @@ class HttpOriginResponse : public OriginResponse {
   const http::HeaderList& headers() const override { return headers_; }
   std::int64_t contentLength() const override { return contentLength_; }
   const std::string& error() const override { return error_; }
+  const std::vector<Interim>& interims() const override { return interims_; }
 
   std::int64_t read(char* buffer, std::size_t size) override {
     if (failed_) return -1;
@@ -93,6 +98,7 @@ class HttpOriginResponse : public OriginResponse {
   HttpBackend* backend_;
   std::unique_ptr<Poco::Net::HTTPClientSession> session_;
   std::istream* body_;
+  std::vector<Interim> interims_;
   int status_ = 0;
   std::string reason_;
   http::HeaderList headers_;
@@ -114,12 +120,14 @@ HttpBackend::~HttpBackend() = default;
 std::unique_ptr<Poco::Net::HTTPClientSession> HttpBackend::acquire(bool allowReuse, bool* reused) {
   if (allowReuse) {
     std::lock_guard lock(mutex_);
+    const auto oldest =
+        std::chrono::steady_clock::now() - std::chrono::milliseconds(options_.maxIdleMs);
     while (!idle_.empty()) {
-      auto session = std::move(idle_.back());
+      Idle idle = std::move(idle_.back());
       idle_.pop_back();
-      if (session->connected()) {
+      if (idle.since >= oldest && idle.session->connected()) {
         *reused = true;
-        return session;
+        return std::move(idle.session);
       }
     }
   }
@@ -135,7 +143,7 @@ std::unique_ptr<Poco::Net::HTTPClientSession> HttpBackend::acquire(bool allowReu
 void HttpBackend::release(std::unique_ptr<Poco::Net::HTTPClientSession> session) {
   std::lock_guard lock(mutex_);
   if (static_cast<int>(idle_.size()) < options_.maxIdleConnections) {
-    idle_.push_back(std::move(session));
+    idle_.push_back({std::move(session), std::chrono::steady_clock::now()});
   }
 }
 
@@ -143,8 +151,25 @@ std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
                                                    FetchFailure* failure, std::string* error) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   // A kept-alive connection may have been closed by the origin while idle; such a failure shows
-  // before any response byte, so a request whose body was not consumed is retried once on a new
-  // connection.
+  // before any response byte. It is retried once on a new connection when that is safe: the
+  // request was not sent yet, or its method is idempotent (RFC 9110 §9.2.2) and its body, if
+  // any, is small enough to have been kept to send again.
+  constexpr std::int64_t kReplayableBody = 64 * 1024;
+  std::string replay;
+  const bool bodyKept =
+      request.body && request.contentLength >= 0 && request.contentLength <= kReplayableBody;
+  if (bodyKept) {
+    replay.resize(static_cast<std::size_t>(request.contentLength));
+    request.body->read(replay.data(), request.contentLength);
+    if (request.body->gcount() != request.contentLength) {
+      *failure = FetchFailure::kSend;
+      *error = "the client's request body ended early";
+      return nullptr;
+    }
+  }
+  const bool idempotent = request.method == "GET" || request.method == "HEAD" ||
+                          request.method == "PUT" || request.method == "DELETE" ||
+                          request.method == "OPTIONS" || request.method == "TRACE";
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool reused = false;
     auto session = acquire(attempt == 0, &reused);
@@ -164,8 +189,10 @@ std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
       if (!reused) stage = FetchFailure::kConnect;
       std::ostream& out = session->sendRequest(head);
       stage = FetchFailure::kSend;
-      if (request.body) {
-        bodyTouched = true;
+      if (bodyKept) {
+        out.write(replay.data(), static_cast<std::streamsize>(replay.size()));
+      } else if (request.body) {
+        bodyTouched = true;  // Streamed: it cannot be sent again.
         Poco::StreamCopier::copyStream64(*request.body, out);
       }
       out.flush();
@@ -175,27 +202,30 @@ std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
       std::istream* in = &session->receiveResponse(responseHead);
       // Interim responses (1xx other than 101) are not the answer (RFC 9110 §15.2): skip them,
       // at most a few, and read the final one. They are never stored or forwarded.
+      std::vector<Interim> interims;
       for (int interim = 0; interim < 8 && responseHead.getStatus() >= 100 &&
                             responseHead.getStatus() < 200 && responseHead.getStatus() != 101;
            ++interim) {
+        Interim seen{static_cast<int>(responseHead.getStatus()), responseHead.getReason(), {}};
+        for (const auto& [name, value] : responseHead) seen.headers.add(name, value);
+        interims.push_back(std::move(seen));
         in = &session->receiveResponse(responseHead);
       }
       const int status = static_cast<int>(responseHead.getStatus());
       if (status >= 100 && status < 200) {
         throw Poco::Net::MessageException("the origin sent no final response");
       }
-      const bool expectBody =
-          request.method != "HEAD" && status != 204 && status != 304;
+      const bool expectBody = request.method != "HEAD" && status != 204 && status != 304;
       (reused ? counters_.reusedConnections : counters_.newConnections)
           .fetch_add(1, std::memory_order_relaxed);
       return std::make_unique<HttpOriginResponse>(this, std::move(session), responseHead, in,
-                                                  expectBody);
+                                                  expectBody, std::move(interims));
     } catch (const Poco::Exception& e) {
-      if (reused && !bodyTouched) continue;
+      if (reused && !bodyTouched && (idempotent || stage != FetchFailure::kReceive)) continue;
       *failure = stage;
       *error = options_.name + ": " + e.displayText();
     } catch (const std::exception& e) {
-      if (reused && !bodyTouched) continue;
+      if (reused && !bodyTouched && (idempotent || stage != FetchFailure::kReceive)) continue;
       *failure = stage;
       *error = options_.name + ": " + e.what();
     }

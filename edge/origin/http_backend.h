@@ -3,6 +3,7 @@
 // Thread-safety: fetch() may be called concurrently; the idle-connection pool is mutex-guarded.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,10 @@ struct HttpBackendOptions {
   std::int64_t connectTimeoutMs = 2000;
   std::int64_t readTimeoutMs = 30000;
   int maxIdleConnections = 64;  // Idle kept-alive connections kept for reuse.
+  // Idle connections older than this are closed rather than reused: origins close idle
+  // keep-alive connections after a few seconds (5 s for Node.js and Apache), and reusing one as
+  // it closes fails the request.
+  std::int64_t maxIdleMs = 4000;
 };
 
 struct BackendCounters {
@@ -52,7 +57,11 @@ class HttpBackend : public Origin {
   HttpBackendOptions options_;
   BackendCounters counters_;
   std::mutex mutex_;
-  std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> idle_;
+  struct Idle {
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::vector<Idle> idle_;
 };
 
 }  // namespace strata::edge::origin

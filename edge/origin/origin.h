@@ -9,6 +9,7 @@
 #include <istream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "edge/http/header_list.h"
 
@@ -22,10 +23,22 @@ struct OriginRequest {
   std::int64_t contentLength = -1;  // Body length, or -1 when unknown (sent chunked).
 };
 
+// An interim (1xx) response that came before the final one, e.g. 103 Early Hints.
+struct Interim {
+  int status = 0;
+  std::string reason;
+  http::HeaderList headers;
+};
+
 // A response being received. Not thread-safe; owned by one request.
 class OriginResponse {
  public:
   virtual ~OriginResponse() = default;
+  // Interim responses received before this final one, in order (RFC 9110 §15.2).
+  virtual const std::vector<Interim>& interims() const {
+    static const std::vector<Interim> kNone;
+    return kNone;
+  }
   virtual int status() const = 0;
   virtual const std::string& reason() const = 0;
   virtual const http::HeaderList& headers() const = 0;  // Raw, including hop-by-hop fields.

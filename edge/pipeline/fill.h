@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "edge/http/header_list.h"
+#include "edge/origin/origin.h"
 #include "storage/cache_store.h"
 
 namespace strata::edge::pipeline {
@@ -44,8 +45,9 @@ struct FillHead {
   http::HeaderList headers;         // Without hop-by-hop fields.
   std::int64_t contentLength = -1;  // -1 when unknown.
   bool storing = false;
-  storage::ObjectHandle stored;  // kStored: the stored object with refreshed metadata.
-  std::string varySignature;     // The variant this response is for (RFC 9111 §4.1).
+  storage::ObjectHandle stored;           // kStored: the stored object with refreshed metadata.
+  std::string varySignature;              // The variant this response is for (RFC 9111 §4.1).
+  std::vector<origin::Interim> interims;  // 1xx responses before it: forwarded, never stored.
   std::int64_t requestTime = 0;
   std::int64_t responseTime = 0;
   std::string error;

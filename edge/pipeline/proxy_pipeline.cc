@@ -547,6 +547,8 @@ void ProxyPipeline::runFetch(FetchJob& job) {
   head.headers = headers;
   head.contentLength = length;
   head.varySignature = policy::varySignature(headers, job.request.headers).value_or("");
+  head.interims = response->interims();
+  for (auto& interim : head.interims) stripHopByHop(interim.headers);
   head.requestTime = requestTime;
   head.responseTime = responseTime;
   if (writer) {
@@ -654,6 +656,11 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
     if (writer) coalescer_.forgetUncacheable(*baseKey);
   }
 
+  for (const auto& interim : response->interims()) {
+    http::HeaderList fields = interim.headers;
+    stripHopByHop(fields);
+    sink.sendInterim(interim.status, interim.reason, fields);
+  }
   sink.sendHead(response->status(), response->reason(),
                 servedHeaders(headers, options_.nodeName, status, std::nullopt), length);
   if (noBody) {

@@ -46,6 +46,10 @@ struct ClientRequest {
 class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
+  // Sends an interim (1xx) response ahead of the final one (RFC 9110 §15.2). The sink drops it
+  // for clients that cannot take one (HTTP/1.0). Default: dropped.
+  virtual void sendInterim(int /*status*/, const std::string& /*reason*/,
+                           const http::HeaderList& /*headers*/) {}
   // Sends status and headers. `contentLength` -1: length unknown (chunked or close-delimited).
   virtual void sendHead(int status, const std::string& reason, const http::HeaderList& headers,
                         std::int64_t contentLength) = 0;

@@ -189,6 +189,10 @@ void ProxyPipeline::serveStored(const ClientRequest& request, const storage::Sto
 void ProxyPipeline::streamFill(const ClientRequest& request, Fill::Reader& reader,
                                const FillHead& head, policy::CacheStatus status,
                                ResponseSink& sink) {
+  // RFC 9110 §15.2: a proxy forwards 1xx responses it did not ask for.
+  for (const auto& interim : head.interims) {
+    sink.sendInterim(interim.status, interim.reason, interim.headers);
+  }
   switch (
       policy::evaluatePreconditions(request.method, request.headers, head.status, head.headers)) {
     case policy::Precondition::kNotModified:

@@ -167,4 +167,19 @@ ForwardReason forwardReason(const LookupDecision& decision) {
   return ForwardReason::kStale;
 }
 
+bool neverReusable(int storedStatus, const http::HeaderList& storedHeaders,
+                   std::int64_t requestTime, std::int64_t responseTime, std::int64_t now,
+                   const LookupOptions& options, std::int64_t extraGraceSeconds) {
+  const std::int64_t lifetime =
+      freshnessLifetime(storedHeaders, storedStatus, responseTime, options.targeted).lifetime;
+  const std::int64_t age = currentAge(storedHeaders, requestTime, responseTime, now);
+  if (age < lifetime) return false;                // Still fresh (§4.2).
+  if (hasValidators(storedHeaders)) return false;  // Revalidatable (§4.3.1).
+  const CacheControl cc = effectiveCacheControl(storedHeaders, options.targeted);
+  std::int64_t window = std::max(options.graceSeconds, extraGraceSeconds);
+  window = std::max(window, cc.staleWhileRevalidate.value_or(0));  // RFC 5861 §3
+  window = std::max(window, cc.staleIfError.value_or(0));          // RFC 5861 §4
+  return age - lifetime > window;
+}
+
 }  // namespace strata::edge::policy

@@ -64,6 +64,15 @@ bool canServeStaleOnError(const http::HeaderList& requestHeaders,
                           const http::HeaderList& storedHeaders, std::int64_t age,
                           std::int64_t lifetime, const LookupOptions& options = LookupOptions{});
 
+// Whether a stored response can never be served again, so a background reclaimer may delete it
+// (RFC 9111 §4.2.4): it is stale, has no validators to revalidate it with, and its staleness is
+// beyond every window in which it could still be served stale (its stale-while-revalidate and
+// stale-if-error, the operator's grace, and `extraGraceSeconds`, e.g. the unreachable-origin
+// window).
+bool neverReusable(int storedStatus, const http::HeaderList& storedHeaders,
+                   std::int64_t requestTime, std::int64_t responseTime, std::int64_t now,
+                   const LookupOptions& options, std::int64_t extraGraceSeconds);
+
 // The Cache-Status fwd parameter (RFC 9211 §2.2) for a lookup decision: kNone when the stored
 // response is served (kFresh, kStaleAllowed, kStaleWhileRevalidate), kRequest when the request
 // forced the forward, else kStale.

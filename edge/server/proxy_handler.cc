@@ -53,6 +53,20 @@ class PocoResponseSink : public pipeline::ResponseSink {
     out_ = &response_.send();
   }
 
+  void sendInterim(int status, const std::string& reason,
+                   const http::HeaderList& headers) override {
+    if (http10_ || status < 100 || status >= 200 || status == 101) return;  // RFC 9110 §15.2
+    std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                       (reason.empty() ? std::string("Informational") : reason) + "\r\n";
+    for (const auto& [name, value] : headers.fields()) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    try {
+      auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request_).socket();
+      socket.sendBytes(head.data(), static_cast<int>(head.size()));
+    } catch (...) {
+    }
+  }
+
   bool write(const char* data, std::size_t size) override {
     try {
       if (direct_ && size >= kDirectThreshold) {

@@ -461,13 +461,26 @@ TEST(InterimTest, InterimResponsesAreSkippedAndNeverConfusedWithTheAnswer) {
   });
   TempDir dir;
   auto node = startNode(configFor(origin.url(), dir.path()));
-  Response first = request(node->proxyPort(), "GET", "/early");
-  EXPECT_EQ(first.status, 200);
-  EXPECT_EQ(first.body, "final");
-  EXPECT_FALSE(first.headers.has("Link"));  // Interim fields are not merged into the answer.
+  // RFC 9110 §15.2: the interim responses are forwarded, ahead of the final one.
+  const std::string raw = rawExchange(node->proxyPort(),
+                                      "GET /early HTTP/1.1\r\nHost: i.test\r\n"
+                                      "Connection: close\r\n\r\n");
+  EXPECT_EQ(raw.rfind("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n", 0), 0u)
+      << raw;
+  EXPECT_NE(raw.find("HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK"), std::string::npos) << raw;
+  const auto finalAt = raw.find("HTTP/1.1 200 OK");
+  ASSERT_NE(finalAt, std::string::npos) << raw;
+  const std::string finalPart = raw.substr(finalAt);
+  EXPECT_EQ(finalPart.find("Link:"), std::string::npos);  // Interim fields are not merged in.
+  EXPECT_EQ(finalPart.substr(finalPart.size() - 5), "final");
   // The kept-alive origin connection carries on in step: the next answer is its own.
   EXPECT_EQ(request(node->proxyPort(), "GET", "/next").body, "other");
-  EXPECT_TRUE(has(request(node->proxyPort(), "GET", "/early"), "; hit"));
+  // The stored response is the final one only: a hit has no interim responses.
+  const std::string hit = rawExchange(node->proxyPort(),
+                                      "GET /early HTTP/1.1\r\nHost: i.test\r\n"
+                                      "Connection: close\r\n\r\n");
+  EXPECT_EQ(hit.rfind("HTTP/1.1 200 OK", 0), 0u) << hit;
+  EXPECT_NE(hit.find("; hit"), std::string::npos) << hit;
 }
 
 TEST_F(SemanticsTest, UnknownFinalStatusesWithExplicitFreshnessAreStored) {
@@ -543,6 +556,17 @@ TEST_F(SemanticsTest, HeadOnAnUncacheableUrlIsForwardedIntact) {
   EXPECT_TRUE(head.complete);
   EXPECT_EQ(head.header("Content-Length"), "12");
   EXPECT_EQ(get("/nohead").body, "twelve bytes");
+}
+
+TEST_F(SemanticsTest, EntriesThatCanNeverBeServedAgainAreReclaimed) {
+  serve("/gone", {{"Cache-Control", "max-age=10"}}, "gone");
+  serve("/kept", {{"Cache-Control", "max-age=10"}, {"ETag", "\"k\""}}, "kept");
+  serve("/fresh", {{"Cache-Control", "max-age=100000"}}, "fresh");
+  for (const char* path : {"/gone", "/kept", "/fresh"}) get(path);
+  EXPECT_EQ(node_->reclaimExpired(), 0u);  // Nothing is past its windows yet.
+  clock_.advance(3600);
+  EXPECT_EQ(node_->reclaimExpired(), 1u);  // Only /gone: stale, no validators, no stale window.
+  EXPECT_TRUE(has(get("/fresh"), "; hit"));
 }
 
 }  // namespace

@@ -301,3 +301,57 @@ TEST(LookupNamesTest, EveryOutcomePrints) {  // ARCHITECTURE lesson 2
 
 }  // namespace
 }  // namespace strata::edge::policy
+
+namespace strata::edge::policy {
+namespace {
+
+struct ReusableCase {
+  const char* rfc;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::int64_t age;  // Seconds since the response was received.
+  std::int64_t grace;
+  bool never;
+};
+
+TEST(NeverReusableTest, OnlyEntriesBeyondEveryServingWindowAreDead) {
+  const std::int64_t t = 1'700'000'000;
+  const std::vector<ReusableCase> cases = {
+      {"§4.2 fresh is kept", {{"Cache-Control", "max-age=100"}}, 50, 0, false},
+      {"§4.2 stale without validators is dead", {{"Cache-Control", "max-age=100"}}, 101, 0, true},
+      {"§4.3.1 stale with ETag is kept",
+       {{"Cache-Control", "max-age=100"}, {"ETag", "\"x\""}},
+       10'000,
+       0,
+       false},
+      {"§4.3.1 stale with Last-Modified is kept",
+       {{"Cache-Control", "max-age=100"}, {"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}},
+       10'000,
+       0,
+       false},
+      {"RFC 5861 §3 within stale-while-revalidate",
+       {{"Cache-Control", "max-age=100, stale-while-revalidate=60"}},
+       150,
+       0,
+       false},
+      {"RFC 5861 §3 beyond stale-while-revalidate",
+       {{"Cache-Control", "max-age=100, stale-while-revalidate=60"}},
+       170,
+       0,
+       true},
+      {"RFC 5861 §4 within stale-if-error",
+       {{"Cache-Control", "max-age=100, stale-if-error=600"}},
+       500,
+       0,
+       false},
+      {"§4.2.4 within the operator's grace", {{"Cache-Control", "max-age=100"}}, 150, 300, false},
+  };
+  for (const auto& c : cases) {
+    http::HeaderList headers(c.headers);
+    LookupOptions options;
+    options.graceSeconds = c.grace;
+    EXPECT_EQ(neverReusable(200, headers, t, t, t + c.age, options, 0), c.never) << c.rfc;
+  }
+}
+
+}  // namespace
+}  // namespace strata::edge::policy
