@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
@@ -57,8 +58,17 @@ class Cursor {
  public:
   explicit Cursor(std::string_view s) : s_(s) {}
   bool done() const { return pos_ == s_.size(); }
+  // ASCII case-insensitive: RFC 9110 §5.6.7 makes HTTP-date case-sensitive, but names in the
+  // wrong case ("THU", "aug", "gmt") are unambiguous, and a recipient that rejects them would
+  // turn a fresh Expires into an expired one.
   bool literal(std::string_view lit) {
-    if (s_.substr(pos_, lit.size()) != lit) return false;
+    if (s_.size() - pos_ < lit.size()) return false;
+    for (std::size_t i = 0; i < lit.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(s_[pos_ + i])) !=
+          std::tolower(static_cast<unsigned char>(lit[i]))) {
+        return false;
+      }
+    }
     pos_ += lit.size();
     return true;
   }
