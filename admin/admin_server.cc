@@ -82,8 +82,46 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
       sendJsonError(response, HTTPResponse::HTTP_UNAUTHORIZED, "missing bearer token");
       return;
     }
-    if (matchToken(tokens_, authorization).empty()) {
+    const std::string actor = matchToken(tokens_, authorization);
+    if (actor.empty()) {
       sendJsonError(response, HTTPResponse::HTTP_FORBIDDEN, "invalid token");
+      return;
+    }
+    if (path == "/api/purge") {
+      if (method != "POST") {
+        response.set("Allow", "POST");
+        sendJsonError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return;
+      }
+      if (!callbacks_.purge) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "purging is not enabled");
+        return;
+      }
+      if (request.hasContentLength() &&
+          request.getContentLength64() > static_cast<std::int64_t>(kMaxPurgeBody)) {
+        response.setKeepAlive(false);
+        sendJsonError(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE, "request body too large");
+        return;
+      }
+      std::string body;
+      char buffer[8192];
+      std::istream& in = request.stream();
+      while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        body.append(buffer, static_cast<std::size_t>(in.gcount()));
+        if (body.size() > kMaxPurgeBody) {
+          response.setKeepAlive(false);
+          sendJsonError(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE,
+                        "request body too large");
+          return;
+        }
+      }
+      auto [status, json] =
+          callbacks_.purge(body, actor, request.clientAddress().host().toString());
+      sendText(response, static_cast<HTTPResponse::HTTPStatus>(status), "application/json", json);
+      return;
+    }
+    if (path == "/api/purges" && callbacks_.purgesJson) {
+      sendText(response, HTTPResponse::HTTP_OK, "application/json", callbacks_.purgesJson());
       return;
     }
     if (path == "/api/stats") {

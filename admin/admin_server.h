@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace Poco {
@@ -26,7 +27,16 @@ struct Token {
 
 struct AdminCallbacks {
   std::function<std::string()> statsJson;  // The body of GET /api/stats.
+  // POST /api/purge: the request body, the caller's token name and address; returns the HTTP
+  // status and the JSON body to answer with.
+  std::function<std::pair<int, std::string>(const std::string& body, const std::string& actor,
+                                            const std::string& client)>
+      purge;
+  std::function<std::string()> purgesJson;  // The body of GET /api/purges.
 };
+
+// Largest POST /api/purge body read; a larger one is answered 413 unread.
+inline constexpr std::size_t kMaxPurgeBody = 1 << 20;
 
 // Checks "Authorization: Bearer SECRET" against the tokens in constant time per token.
 // Returns the matching token's name, or "" if none matches.

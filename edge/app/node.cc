@@ -4,6 +4,7 @@
 #include <Poco/Exception.h>
 #include <Poco/File.h>
 #include <Poco/FileChannel.h>
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServer.h>
@@ -27,6 +28,8 @@
 #include "edge/pipeline/proxy_pipeline.h"
 #include "edge/policy/cache_decision.h"
 #include "edge/server/proxy_handler.h"
+#include "purge/purge_request.h"
+#include "purge/purge_state.h"
 #include "storage/memory_tier.h"
 #include "storage/rocksdb_tier.h"
 #include "storage/tiered_cache.h"
@@ -99,6 +102,7 @@ struct Node::Impl {
   std::unique_ptr<storage::MemoryTier> memory;
   std::unique_ptr<storage::RocksDbTier> disk;
   std::unique_ptr<storage::TieredCache> cache;
+  std::unique_ptr<purge::PurgeState> purges;
   std::unique_ptr<origin::OriginRouter> router;
   std::unique_ptr<pipeline::Coalescer> coalescer;
   std::unique_ptr<pipeline::Executor> executor;
@@ -116,6 +120,9 @@ struct Node::Impl {
   bool reclaimStop = false;
 
   void runReclaimer(edge::app::Node::Clock clock);
+  std::pair<int, std::string> purgeApi(const std::string& body, const std::string& actor,
+                                       const std::string& client);
+  std::string purgesJson() const;
   std::size_t reclaimOnce(std::int64_t now);
 
   bool buildOrigins(std::string* error);
@@ -147,6 +154,68 @@ void Node::Impl::runReclaimer(Node::Clock clock) {
     if (removed > 0) logger().information("event=reclaimed entries=%z", removed);
     lock.lock();
   }
+}
+
+namespace {
+
+std::string jsonError(const std::string& reason) {
+  Poco::JSON::Object o;
+  o.set("error", reason);
+  std::ostringstream out;
+  o.stringify(out);
+  return out.str() + "\n";
+}
+
+}  // namespace
+
+std::pair<int, std::string> Node::Impl::purgeApi(const std::string& body, const std::string& actor,
+                                                 const std::string& client) {
+  purge::PurgeLimits limits;
+  // URLs must name a host this node serves, when its routes name hosts at all.
+  for (const auto& route : config.routes) {
+    if (route.host.empty()) {
+      limits.allowedHosts.clear();
+      break;
+    }
+    limits.allowedHosts.push_back(route.host);
+  }
+  auto parsed = purge::parsePurgeRequest(body, limits);
+  if (!parsed.request) return {parsed.httpStatus, jsonError(parsed.error)};
+  std::string error;
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto applied = purges->record(*parsed.request, now, actor, client, &error);
+  if (!error.empty()) {
+    logger().error("event=purge_failed actor=%s client=%s error=\"%s\"", actor, client, error);
+    return {500, jsonError("the purge could not be recorded")};
+  }
+  logger().notice("event=purge id=%s actor=%s client=%s rules=%s", applied.id, actor, client,
+                  std::to_string(applied.rules));
+  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("id", applied.id);
+  o.set("purged", static_cast<Poco::UInt64>(applied.rules));
+  std::ostringstream out;
+  o.stringify(out);
+  return {200, out.str() + "\n"};
+}
+
+std::string Node::Impl::purgesJson() const {
+  Poco::JSON::Array list;
+  for (const auto& r : purges->recent(100)) {
+    Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+    o.set("at_micros", static_cast<Poco::Int64>(r.atMicros));
+    o.set("id", r.id);
+    o.set("actor", r.actor);
+    o.set("client", r.client);
+    o.set("what", r.what);
+    list.add(o);
+  }
+  Poco::JSON::Object root;
+  root.set("purges", list);
+  std::ostringstream out;
+  root.stringify(out);
+  return out.str();
 }
 
 bool Node::Impl::buildOrigins(std::string* error) {
@@ -250,6 +319,11 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
     *error = storeError;
     return nullptr;
   }
+  impl->purges = purge::PurgeState::open(config.cacheDir + "/purge", &storeError);
+  if (!impl->purges) {
+    *error = storeError;
+    return nullptr;
+  }
   impl->memory =
       std::make_unique<storage::MemoryTier>(config.memoryBytes, config.maxMemoryObjectBytes);
   impl->cache = std::make_unique<storage::TieredCache>(*impl->memory, *impl->disk);
@@ -284,6 +358,7 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   pipelineOptions.lookup.graceSeconds = config.staleIfErrorMs / 1000;
   pipelineOptions.unreachableGraceSeconds = config.staleIfUnreachableMs / 1000;
   pipelineOptions.coalesceWait = std::chrono::milliseconds(config.coalesceTimeoutMs);
+  pipelineOptions.purge = impl->purges.get();
   pipelineOptions.bodyWait = std::chrono::milliseconds(config.clientTimeoutMs);
   impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(
       pipelineOptions, *impl->cache, *impl->router, impl->stats, *impl->coalescer, *impl->executor,
@@ -299,6 +374,9 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   Impl* raw = impl.get();
   admin::AdminCallbacks callbacks;
   callbacks.statsJson = [raw] { return Node::statsJsonOf(*raw); };
+  callbacks.purge = [raw](const std::string& body, const std::string& actor,
+                          const std::string& client) { return raw->purgeApi(body, actor, client); };
+  callbacks.purgesJson = [raw] { return raw->purgesJson(); };
   impl->adminServer =
       admin::AdminServer::create(adminHost, adminPort, impl->tokens, std::move(callbacks), error);
   if (!impl->adminServer) return nullptr;
@@ -351,6 +429,7 @@ void Node::stop() {
   impl_->cache.reset();
   impl_->memory.reset();
   impl_->disk.reset();  // Closes RocksDB cleanly.
+  impl_->purges.reset();
   if (impl_->accessLog) {
     impl_->accessLog->getChannel()->close();
     Poco::Logger::destroy(impl_->accessLog->name());
@@ -400,6 +479,7 @@ std::string Node::statsJsonOf(const Impl& impl) {
     root.set("hit_for_miss", get(c.hitForMiss));
     root.set("fills_in_flight", static_cast<Poco::UInt64>(impl.coalescer->inFlight()));
   }
+  root.set("purged_hits", get(s.purgedHits));
   root.set("in_flight", static_cast<Poco::Int64>(s.inFlight.load()));
   const std::uint64_t lookups = s.hits.load() + s.misses.load() + s.stale.load();
   root.set("hit_ratio", lookups ? static_cast<double>(s.hits.load()) / lookups : 0.0);

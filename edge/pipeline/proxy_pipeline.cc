@@ -18,6 +18,7 @@
 #include "edge/policy/targeted.h"
 #include "edge/policy/validation.h"
 #include "edge/policy/vary.h"
+#include "purge/purge_request.h"
 
 namespace strata::edge::pipeline {
 namespace {
@@ -232,6 +233,10 @@ void ProxyPipeline::handle(const ClientRequest& request, ResponseSink& sink) {
               status, sink);
     return;
   }
+  if (request.method == "PURGE") {
+    handlePurgeMethod(request, sink);
+    return;
+  }
   if (policy::classifyRequest(request.method, request.headers) ==
       policy::RequestDisposition::kBypass) {
     Stats::add(stats_.bypass);
@@ -245,7 +250,23 @@ void ProxyPipeline::handle(const ClientRequest& request, ResponseSink& sink) {
 
 void ProxyPipeline::handleCacheable(const ClientRequest& request, ResponseSink& sink) {
   const std::string baseKey = policy::buildCacheKey(request.scheme, request.host, request.target);
-  const Lookup found = findStored(store_, baseKey, request.headers);
+  Lookup found = findStored(store_, baseKey, request.headers);
+  bool softPurged = false;
+  if (found.object) {
+    const auto& meta = found.object->meta();
+    switch (purgeVerdict(baseKey, meta.headers, meta.requestTime)) {
+      case purge::PurgeState::Verdict::kHard:
+        Stats::add(stats_.purgedHits);
+        found = Lookup{};  // Purged: as good as absent (the next fill replaces it).
+        break;
+      case purge::PurgeState::Verdict::kSoft:
+        Stats::add(stats_.purgedHits);
+        softPurged = true;
+        break;
+      case purge::PurgeState::Verdict::kNone:
+        break;
+    }
+  }
   const auto requestDirectives =
       policy::parseCacheControl(request.headers.combined("Cache-Control").value_or(""));
 
@@ -253,9 +274,24 @@ void ProxyPipeline::handleCacheable(const ClientRequest& request, ResponseSink& 
   if (found.object) {
     const auto& meta = found.object->meta();
     const http::HeaderList storedHeaders(meta.headers);
-    const auto decision =
+    auto decision =
         policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
                              meta.responseTime, clock_(), options_.lookup);
+    if (softPurged && (decision.outcome == policy::Lookup::kFresh ||
+                       decision.outcome == policy::Lookup::kStaleAllowed)) {
+      // A soft purge marks the entry stale: revalidate it, or serve it once more while one
+      // background refresh runs when stale-while-revalidate allows that.
+      const auto directives =
+          policy::effectiveCacheControl(storedHeaders, options_.lookup.targeted);
+      if (directives.staleWhileRevalidate.value_or(0) > 0 && !directives.mustRevalidate &&
+          !directives.proxyRevalidate && !directives.sMaxAge && !directives.noCache) {
+        decision.outcome = policy::Lookup::kStaleWhileRevalidate;
+      } else {
+        decision.outcome =
+            decision.hasValidators ? policy::Lookup::kRevalidate : policy::Lookup::kUnusable;
+      }
+      decision.forcedByRequest = false;
+    }
     status.ttl = decision.ttl;
     switch (decision.outcome) {
       case policy::Lookup::kFresh:
@@ -412,6 +448,14 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
         return;
       }
     }
+    // A purge recorded after this fill's request went out covers what it brings: a waiter that
+    // came later fetches afresh.
+    if (!leader && purgeVerdict(baseKey, head->headers.fields(), head->requestTime) !=
+                       purge::PurgeState::Verdict::kNone) {
+      status.collapsed = false;
+      forwardDirect(request, &baseKey, status, sink);
+      return;
+    }
     // The leader's response is for its variant; a waiter with other selecting headers fetches
     // its own (RFC 9111 §4.1).
     if (!leader && policy::varySignature(head->headers, request.headers) != head->varySignature) {
@@ -432,6 +476,9 @@ bool ProxyPipeline::freshlyStored(const ClientRequest& request, const std::strin
   const Lookup again = findStored(store_, baseKey, request.headers);
   if (!again.object) return false;
   const auto& meta = again.object->meta();
+  if (purgeVerdict(baseKey, meta.headers, meta.requestTime) != purge::PurgeState::Verdict::kNone) {
+    return false;  // The entry found is one a purge covers: it does not count.
+  }
   if (found.object && meta.responseTime == found.object->meta().responseTime &&
       meta.requestTime == found.object->meta().requestTime) {
     return false;  // The same entry this request already judged.
@@ -711,6 +758,52 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
     sink.abort();
   } else {
     sink.finish();
+  }
+}
+
+purge::PurgeState::Verdict ProxyPipeline::purgeVerdict(
+    const std::string& baseKey, const std::vector<std::pair<std::string, std::string>>& headers,
+    std::int64_t requestTime) const {
+  if (!options_.purge) return purge::PurgeState::Verdict::kNone;
+  // Entries carry their request time in whole seconds: taking the start of that second makes an
+  // entry fetched in the same second as a purge count as older (at worst refetched once; never
+  // served after its purge).
+  return options_.purge->check(baseKey, purge::tagsFromHeaders(headers), requestTime * 1'000'000);
+}
+
+void ProxyPipeline::handlePurgeMethod(const ClientRequest& request, ResponseSink& sink) {
+  // Varnish/Squid convention: PURGE <url> on the proxy listener, from loopback only.
+  policy::CacheStatus none;
+  const std::string& client = request.clientAddress;
+  const bool loopback =
+      client.rfind("127.", 0) == 0 || client == "::1" || client.rfind("::ffff:127.", 0) == 0;
+  if (!options_.purge || !loopback) {
+    sendError(403, "Forbidden", "PURGE is only accepted from allowed addresses", none, sink);
+    return;
+  }
+  purge::PurgeRequest purgeRequest;
+  purgeRequest.urls.push_back(policy::buildCacheKey(request.scheme, request.host, request.target));
+  auto soft = request.headers.get("Strata-Purge");
+  purgeRequest.soft = soft && http::iequals(*soft, "soft");
+  std::string error;
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto applied = options_.purge->record(purgeRequest, now, "PURGE", client, &error);
+  if (!error.empty()) {
+    sendError(500, "Internal Server Error", "the purge could not be recorded", none, sink);
+    return;
+  }
+  http::HeaderList headers;
+  headers.add("Content-Type", "application/json");
+  headers.add("Cache-Control", "no-store");
+  const std::string body =
+      "{\"id\": \"" + applied.id + "\", \"purged\": " + std::to_string(applied.rules) + "}\n";
+  sink.sendHead(200, "OK", headers, static_cast<std::int64_t>(body.size()));
+  if (sink.write(body.data(), body.size())) {
+    sink.finish();
+  } else {
+    sink.abort();
   }
 }
 

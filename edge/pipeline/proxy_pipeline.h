@@ -26,6 +26,7 @@
 #include "edge/pipeline/stats.h"
 #include "edge/policy/cache_decision.h"
 #include "edge/policy/cache_status.h"
+#include "purge/purge_state.h"
 #include "storage/cache_store.h"
 
 namespace strata::edge::pipeline {
@@ -70,6 +71,8 @@ struct PipelineOptions {
   std::int64_t unreachableGraceSeconds = 300;
   std::chrono::milliseconds coalesceWait{10000};  // A waiter's wait for the leader's head.
   std::chrono::milliseconds bodyWait{30000};      // Longest wait for the next body bytes.
+  // Purge rules checked on every lookup (nullptr: no purging). Owned by the node.
+  purge::PurgeState* purge = nullptr;
 };
 
 class ProxyPipeline {
@@ -89,6 +92,11 @@ class ProxyPipeline {
 
  private:
   void handleCacheable(const ClientRequest& request, ResponseSink& sink);
+  void handlePurgeMethod(const ClientRequest& request, ResponseSink& sink);
+  // The purge verdict for a stored entry or a fill's response fetched at `requestTime`.
+  purge::PurgeState::Verdict purgeVerdict(
+      const std::string& baseKey, const std::vector<std::pair<std::string, std::string>>& headers,
+      std::int64_t requestTime) const;
   void fetchShared(const ClientRequest& request, const std::string& baseKey, const Lookup& found,
                    policy::CacheStatus status, ResponseSink& sink);
   void runFetch(FetchJob& job);

@@ -19,6 +19,9 @@ http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& 
                                const policy::CacheStatus& status, std::optional<std::int64_t> age) {
   http::HeaderList headers = base;
   headers.remove("Content-Length");
+  // Purge tags are for this node, not for clients.
+  headers.remove("Surrogate-Key");
+  headers.remove("Cache-Tag");
   if (age) {
     headers.remove("Age");
     headers.add("Age", std::to_string(*age));  // RFC 9111 §5.1

@@ -28,7 +28,8 @@ struct Stats {
   std::atomic<std::uint64_t> rangesServed{0};   // 206 answered from cache or a fill.
   std::atomic<std::uint64_t> invalidations{0};  // Entries removed after unsafe methods.
   std::atomic<std::uint64_t> backgroundRefreshes{0};
-  std::atomic<std::int64_t> inFlight{0};  // Gauge: requests being handled now.
+  std::atomic<std::uint64_t> purgedHits{0};  // Lookups that found an entry a purge covers.
+  std::atomic<std::int64_t> inFlight{0};     // Gauge: requests being handled now.
 
   static void add(std::atomic<std::int64_t>& gauge, std::int64_t n) {
     gauge.fetch_add(n, std::memory_order_relaxed);
