@@ -99,6 +99,15 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
       }
       if (request.hasContentLength() &&
           request.getContentLength64() > static_cast<std::int64_t>(kMaxPurgeBody)) {
+        // Read (and drop) a body of up to 16 MiB first, so that the client, still sending, gets
+        // the 413 rather than a reset connection; beyond that, answer at once and close.
+        constexpr std::int64_t kMaxDrain = 16 << 20;
+        if (request.getContentLength64() <= kMaxDrain) {
+          char sink[16384];
+          std::istream& in = request.stream();
+          while (in.read(sink, sizeof sink) || in.gcount() > 0) {
+          }
+        }
         response.setKeepAlive(false);
         sendJsonError(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE, "request body too large");
         return;
