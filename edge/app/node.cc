@@ -137,6 +137,12 @@ std::size_t Node::Impl::reclaimOnce(std::int64_t now) {
   return disk->reclaim(
       [&](const storage::EntryMeta& meta) {
         if (meta.status == 0) return false;  // A Vary index: its variants decide.
+        // Hard-purged entries are dead: their space is reclaimed here, not in the request path.
+        const std::string baseKey = meta.key.substr(0, meta.key.find('\x1f'));
+        if (purges->check(baseKey, purge::tagsFromHeaders(meta.headers),
+                          meta.requestTime * 1'000'000) == purge::PurgeState::Verdict::kHard) {
+          return true;
+        }
         return policy::neverReusable(meta.status, http::HeaderList(meta.headers), meta.requestTime,
                                      meta.responseTime, now, lookup, unreachable);
       },

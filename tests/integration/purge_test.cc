@@ -157,6 +157,16 @@ TEST_F(PurgeTest, ObjectsOnlyOnDiskArePurgedToo) {
   EXPECT_FALSE(has(get("/disk"), "; hit"));
 }
 
+TEST_F(PurgeTest, PurgedEntriesAreReclaimedInTheBackground) {
+  serve("/r1", {{"Surrogate-Key", "reclaim"}});
+  serve("/r2", {{"Surrogate-Key", "reclaim"}});
+  serve("/r3", {});
+  for (const char* uri : {"/r1", "/r2", "/r3"}) store(uri);
+  EXPECT_EQ(purge(node_->adminPort(), R"({"tags": ["reclaim"]})").status, 200);
+  EXPECT_EQ(node_->reclaimExpired(), 2u);  // The two tagged entries, not /r3.
+  EXPECT_TRUE(has(get("/r3"), "; hit"));
+}
+
 TEST_F(PurgeTest, ThePurgeMethodWorksFromLoopback) {
   serve("/m", {});
   store("/m");
