@@ -1,5 +1,7 @@
 #include "edge/app/config.h"
 
+#include "edge/http/cidr.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -33,7 +35,7 @@ constexpr int kMaxIdleConnections = 100000;
 constexpr std::size_t kMaxNodeNameLength = 64;
 
 // Keys later versions will own: accepted by name, rejected as "not supported yet".
-const std::set<std::string, std::less<>> kReservedTopLevel = {"tls", "purge", "security"};
+const std::set<std::string, std::less<>> kReservedTopLevel = {"tls", "security"};
 const std::set<std::string, std::less<>> kReservedPoolKeys = {"health_check", "load_balancing",
                                                               "retries"};
 const std::set<std::string, std::less<>> kNoReservedKeys;
@@ -217,7 +219,7 @@ class Loader {
     }
     bool sawPools = false;
     visitMap(root, top, "",
-             {"node", "listen", "admin", "cache", "server", "pools", "routes", "logging"},
+             {"node", "listen", "admin", "cache", "server", "pools", "routes", "purge", "logging"},
              kReservedTopLevel, [&](const std::string& key, const YAML::Mark& at, const Node& v) {
                if (key == "node") {
                  readNode(v, at);
@@ -237,6 +239,8 @@ class Loader {
                  readRoutes(v, at);
                } else if (key == "logging") {
                  readLogging(v, at);
+               } else if (key == "purge") {
+                 readPurge(v, at);
                }
              });
     crossCheck(sawPools);
@@ -596,6 +600,26 @@ class Loader {
                } else {
                  if (auto ms = readDuration(v, keyMark, path, 1)) config_.clientTimeoutMs = *ms;
                }
+             });
+  }
+
+  void readPurge(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "purge", {"allow"}, kNoReservedKeys,
+             [&](const std::string&, const YAML::Mark& keyMark, const Node& v) {
+               if (!isList(v, keyMark, "purge.allow", "addresses or CIDR ranges")) return;
+               std::vector<std::string> allow;
+               for (std::size_t i = 0; i < v.size(); ++i) {
+                 const std::string path = "purge.allow[" + std::to_string(i) + "]";
+                 auto text = readString(v[i], keyMark, path, "an address or CIDR range");
+                 if (!text) continue;
+                 if (!http::parseCidr(*text)) {
+                   error(markOf(v[i], keyMark),
+                         path + ": '" + *text + "' is not an address or CIDR range (e.g. 10.0.0.0/8)");
+                   continue;
+                 }
+                 allow.push_back(*text);
+               }
+               config_.purgeAllow = std::move(allow);
              });
   }
 

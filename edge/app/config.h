@@ -57,6 +57,8 @@ struct Config {
   int workerThreads = 256;                             // server.threads. Default: 256
   std::int64_t shutdownGraceMs = 10000;                // server.shutdown_grace. Default: 10s
   std::int64_t clientTimeoutMs = 60000;                // server.client_timeout. Default: 60s
+  // purge.allow: addresses allowed to send PURGE to the proxy listener. Default: loopback.
+  std::vector<std::string> purgeAllow = {"127.0.0.0/8", "::1/128"};
   std::string logLevel = "information";                // logging.level
   std::string accessLog;                               // logging.access_log. Default: "" (off)
 };

@@ -365,6 +365,9 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   pipelineOptions.unreachableGraceSeconds = config.staleIfUnreachableMs / 1000;
   pipelineOptions.coalesceWait = std::chrono::milliseconds(config.coalesceTimeoutMs);
   pipelineOptions.purge = impl->purges.get();
+  for (const auto& range : config.purgeAllow) {
+    if (auto cidr = http::parseCidr(range)) pipelineOptions.purgeAllow.push_back(*cidr);
+  }
   pipelineOptions.bodyWait = std::chrono::milliseconds(config.clientTimeoutMs);
   impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(
       pipelineOptions, *impl->cache, *impl->router, impl->stats, *impl->coalescer, *impl->executor,

@@ -772,12 +772,10 @@ purge::PurgeState::Verdict ProxyPipeline::purgeVerdict(
 }
 
 void ProxyPipeline::handlePurgeMethod(const ClientRequest& request, ResponseSink& sink) {
-  // Varnish/Squid convention: PURGE <url> on the proxy listener, from loopback only.
+  // Varnish/Squid convention: PURGE <url> on the proxy listener, from purge.allow addresses.
   policy::CacheStatus none;
   const std::string& client = request.clientAddress;
-  const bool loopback =
-      client.rfind("127.", 0) == 0 || client == "::1" || client.rfind("::ffff:127.", 0) == 0;
-  if (!options_.purge || !loopback) {
+  if (!options_.purge || !http::inAnyCidr(client, options_.purgeAllow)) {
     sendError(403, "Forbidden", "PURGE is only accepted from allowed addresses", none, sink);
     return;
   }

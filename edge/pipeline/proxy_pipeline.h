@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "edge/http/cidr.h"
 #include "edge/http/header_list.h"
 #include "edge/origin/origin_router.h"
 #include "edge/pipeline/coalescer.h"
@@ -73,6 +74,7 @@ struct PipelineOptions {
   std::chrono::milliseconds bodyWait{30000};      // Longest wait for the next body bytes.
   // Purge rules checked on every lookup (nullptr: no purging). Owned by the node.
   purge::PurgeState* purge = nullptr;
+  std::vector<http::Cidr> purgeAllow;  // Who may send PURGE (purge.allow).
 };
 
 class ProxyPipeline {

@@ -176,6 +176,19 @@ TEST_F(PurgeTest, ThePurgeMethodWorksFromLoopback) {
   EXPECT_EQ(origin_.count("/m"), 2);  // PURGE itself never reached the origin.
 }
 
+TEST(PurgeAllowTest, PurgeFromAnAddressNotAllowedIsRefused) {
+  ScriptedOrigin origin;
+  origin.on("/x", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=600"}}, "x"));
+  TempDir dir;
+  auto config = configFor(origin.url(), dir.path());
+  config.purgeAllow = {"10.0.0.0/8"};  // Loopback is not in it.
+  auto node = startNode(config);
+  request(node->proxyPort(), "GET", "/x", kHost);
+  Response refused = request(node->proxyPort(), "PURGE", "/x", kHost);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_TRUE(has(request(node->proxyPort(), "GET", "/x", kHost), "; hit"));
+}
+
 TEST_F(PurgeTest, BadInputIsRefusedWithAReason) {
   const auto admin = node_->adminPort();
   EXPECT_EQ(purge(admin, R"({"all": true})", "").status, 401);
