@@ -1,7 +1,5 @@
 #include "edge/app/config.h"
 
-#include "edge/http/cidr.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,6 +19,7 @@
 #include <utility>
 
 #include "edge/app/units.h"
+#include "edge/http/cidr.h"
 
 namespace strata::edge::app {
 namespace {
@@ -604,23 +603,24 @@ class Loader {
   }
 
   void readPurge(const Node& node, const YAML::Mark& at) {
-    visitMap(node, at, "purge", {"allow"}, kNoReservedKeys,
-             [&](const std::string&, const YAML::Mark& keyMark, const Node& v) {
-               if (!isList(v, keyMark, "purge.allow", "addresses or CIDR ranges")) return;
-               std::vector<std::string> allow;
-               for (std::size_t i = 0; i < v.size(); ++i) {
-                 const std::string path = "purge.allow[" + std::to_string(i) + "]";
-                 auto text = readString(v[i], keyMark, path, "an address or CIDR range");
-                 if (!text) continue;
-                 if (!http::parseCidr(*text)) {
-                   error(markOf(v[i], keyMark),
-                         path + ": '" + *text + "' is not an address or CIDR range (e.g. 10.0.0.0/8)");
-                   continue;
-                 }
-                 allow.push_back(*text);
-               }
-               config_.purgeAllow = std::move(allow);
-             });
+    visitMap(
+        node, at, "purge", {"allow"}, kNoReservedKeys,
+        [&](const std::string&, const YAML::Mark& keyMark, const Node& v) {
+          if (!isList(v, keyMark, "purge.allow", "addresses or CIDR ranges")) return;
+          std::vector<std::string> allow;
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string path = "purge.allow[" + std::to_string(i) + "]";
+            auto text = readString(v[i], keyMark, path, "an address or CIDR range");
+            if (!text) continue;
+            if (!http::parseCidr(*text)) {
+              error(markOf(v[i], keyMark),
+                    path + ": '" + *text + "' is not an address or CIDR range (e.g. 10.0.0.0/8)");
+              continue;
+            }
+            allow.push_back(*text);
+          }
+          config_.purgeAllow = std::move(allow);
+        });
   }
 
   void readLogging(const Node& node, const YAML::Mark& at) {

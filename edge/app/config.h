@@ -59,8 +59,8 @@ struct Config {
   std::int64_t clientTimeoutMs = 60000;                // server.client_timeout. Default: 60s
   // purge.allow: addresses allowed to send PURGE to the proxy listener. Default: loopback.
   std::vector<std::string> purgeAllow = {"127.0.0.0/8", "::1/128"};
-  std::string logLevel = "information";                // logging.level
-  std::string accessLog;                               // logging.access_log. Default: "" (off)
+  std::string logLevel = "information";  // logging.level
+  std::string accessLog;                 // logging.access_log. Default: "" (off)
 };
 
 // One problem found while loading, with its location ("FILE:LINE:COL" or "--option").
