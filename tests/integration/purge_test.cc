@@ -147,6 +147,97 @@ TEST_F(PurgeTest, SoftPurgeRevalidatesOrServesStaleWhileRefreshing) {
   EXPECT_EQ(origin_.count("/swr"), 2);
 }
 
+// An origin resource with an ETag that counts the 304s it answers.
+struct Revalidatable {
+  std::atomic<int> notModified{0};
+  ScriptedOrigin::Handler handler(TestClock& clock, std::string tags) {
+    return [this, &clock, tags](Poco::Net::HTTPServerRequest& req,
+                                Poco::Net::HTTPServerResponse& res) {
+      res.set("Date", edge::http::formatHttpDate(clock.now()));
+      res.add("Cache-Control", "max-age=600");
+      res.add("ETag", "\"e\"");
+      if (!tags.empty()) res.add("Surrogate-Key", tags);
+      if (req.get("If-None-Match", "") == "\"e\"") {
+        ++notModified;
+        res.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_MODIFIED);
+        res.send();
+        return;
+      }
+      res.setContentLength(4);
+      res.send() << "body";
+    };
+  }
+};
+
+TEST_F(PurgeTest, SoftPurgesOfEveryKindMakeTheNextRequestRevalidate) {
+  Revalidatable prefixed, tagged, other;
+  origin_.on("/sp/a", prefixed.handler(clock_, ""));
+  origin_.on("/st", tagged.handler(clock_, "soft-tag"));
+  origin_.on("/so", other.handler(clock_, ""));
+  for (const char* uri : {"/sp/a", "/st", "/so"}) store(uri);
+  const auto revalidates = [&](const char* uri, Revalidatable& r, int expected) {
+    Response answer = get(uri);
+    EXPECT_EQ(answer.body, "body") << uri;
+    EXPECT_TRUE(has(answer, "fwd-status=304")) << uri << ": " << answer.header("Cache-Status");
+    EXPECT_EQ(r.notModified.load(), expected) << uri;
+  };
+  ASSERT_EQ(
+      purge(node_->adminPort(), R"({"prefixes": ["http://shop.test/sp/"], "soft": true})").status,
+      200);
+  revalidates("/sp/a", prefixed, 1);
+  EXPECT_TRUE(has(get("/so"), "; hit"));  // Outside the prefix.
+  ASSERT_EQ(purge(node_->adminPort(), R"({"tags": ["soft-tag"], "soft": true})").status, 200);
+  revalidates("/st", tagged, 1);
+  afterPurge();
+  ASSERT_EQ(purge(node_->adminPort(), R"({"all": true, "soft": true})").status, 200);
+  revalidates("/so", other, 1);
+  revalidates("/sp/a", prefixed, 2);
+  // A soft PURGE on the proxy listener.
+  afterPurge();
+  Response soft = request(node_->proxyPort(), "PURGE", "/st",
+                          {{"Host", "shop.test"}, {"Strata-Purge", "soft"}});
+  EXPECT_EQ(soft.status, 200) << soft.body;
+  revalidates("/st", tagged, 2);  // Covered by both the purge-all and this PURGE: one refresh.
+}
+
+// Runs the real stratactl against this node; returns its exit code and output.
+int stratactl(const std::string& args, std::uint16_t adminPort, std::string* output) {
+  const std::string command = "STRATA_ADMIN_URL=http://127.0.0.1:" + std::to_string(adminPort) +
+                              " STRATA_ADMIN_TOKEN=secret-token " + STRATA_DEFAULT_BIN_DIR +
+                              "/stratactl " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return -1;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output->append(buffer, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(PurgeTest, StratactlPurgesARealNode) {
+  serve("/c1", {{"Surrogate-Key", "ci-release"}});
+  serve("/c2", {});
+  serve("/cp/x", {});
+  for (const char* uri : {"/c1", "/c2", "/cp/x"}) store(uri);
+  std::string out;
+  EXPECT_EQ(stratactl("purge --tag ci-release", node_->adminPort(), &out), 0) << out;
+  EXPECT_NE(out.find("purged"), std::string::npos) << out;
+  EXPECT_FALSE(has(get("/c1"), "; hit"));
+  out.clear();
+  EXPECT_EQ(stratactl("purge http://shop.test/c2 --prefix http://shop.test/cp/", node_->adminPort(),
+                      &out),
+            0)
+      << out;
+  EXPECT_FALSE(has(get("/c2"), "; hit"));
+  EXPECT_FALSE(has(get("/cp/x"), "; hit"));
+  out.clear();
+  EXPECT_EQ(stratactl("purge http://elsewhere.test/", node_->adminPort(), &out), 1) << out;
+  EXPECT_NE(out.find("elsewhere.test"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(stratactl("--json purges", node_->adminPort(), &out), 0) << out;
+  EXPECT_NE(out.find("ci-release"), std::string::npos) << out;
+}
+
 TEST_F(PurgeTest, ObjectsOnlyOnDiskArePurgedToo) {
   serve("/disk", {{"Surrogate-Key", "on-disk"}});
   store("/disk");
