@@ -383,24 +383,9 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
     status.collapsed = !leader;
     switch (head->kind) {
       case FillKind::kFailed: {
-        if (found.object) {
-          const auto& meta = found.object->meta();
-          const http::HeaderList storedHeaders(meta.headers);
-          auto decision =
-              policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
-                                   meta.responseTime, clock_(), options_.lookup);
-          policy::LookupOptions disconnected = options_.lookup;
-          disconnected.graceSeconds =
-              std::max(disconnected.graceSeconds, options_.unreachableGraceSeconds);
-          if (policy::canServeStaleOnError(request.headers, storedHeaders, decision.age,
-                                           decision.lifetime, disconnected)) {
-            Stats::add(stats_.staleServed);
-            status.fwd = policy::ForwardReason::kStale;
-            status.ttl = decision.ttl;
-            status.detail = "stale-if-error";
-            serveStored(request, *found.object, decision.age, status, sink);
-            return;
-          }
+        // The origin could not be reached at all: the disconnected window applies too.
+        if (serveStaleOnError(request, found, options_.unreachableGraceSeconds, status, sink)) {
+          return;
         }
         if (!leader && attempt == 0) continue;
         status.detail = "origin-unreachable";
@@ -430,23 +415,10 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
       case FillKind::kStream:
         break;
     }
-    // A stale entry may stand in for an origin error (RFC 5861 §4).
-    if (found.object && head->status >= 500) {
-      const auto& meta = found.object->meta();
-      const http::HeaderList storedHeaders(meta.headers);
-      auto decision =
-          policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
-                               meta.responseTime, clock_(), options_.lookup);
-      if (policy::canServeStaleOnError(request.headers, storedHeaders, decision.age,
-                                       decision.lifetime, options_.lookup)) {
-        Stats::add(stats_.staleServed);
-        status.fwd = policy::ForwardReason::kStale;
-        status.fwdStatus = head->status;
-        status.ttl = decision.ttl;
-        status.detail = "stale-if-error";
-        serveStored(request, *found.object, decision.age, status, sink);
-        return;
-      }
+    if (head->status >= 500) {
+      policy::CacheStatus stale = status;
+      stale.fwdStatus = head->status;
+      if (serveStaleOnError(request, found, 0, stale, sink)) return;
     }
     // A purge recorded after this fill's request went out covers what it brings: a waiter that
     // came later fetches afresh.
@@ -487,6 +459,30 @@ bool ProxyPipeline::freshlyStored(const ClientRequest& request, const std::strin
       policy::decideLookup(request.headers, meta.status, http::HeaderList(meta.headers),
                            meta.requestTime, meta.responseTime, clock_(), options_.lookup);
   return decision.outcome == policy::Lookup::kFresh;
+}
+
+bool ProxyPipeline::serveStaleOnError(const ClientRequest& request, const Lookup& found,
+                                      std::int64_t extraGraceSeconds, policy::CacheStatus status,
+                                      ResponseSink& sink) {
+  // A stale entry may stand in for an origin error (RFC 5861 §4, RFC 9111 §4.2.4).
+  if (!found.object) return false;
+  const auto& meta = found.object->meta();
+  const http::HeaderList storedHeaders(meta.headers);
+  const auto decision =
+      policy::decideLookup(request.headers, meta.status, storedHeaders, meta.requestTime,
+                           meta.responseTime, clock_(), options_.lookup);
+  policy::LookupOptions options = options_.lookup;
+  options.graceSeconds = std::max(options.graceSeconds, extraGraceSeconds);
+  if (!policy::canServeStaleOnError(request.headers, storedHeaders, decision.age, decision.lifetime,
+                                    options)) {
+    return false;
+  }
+  Stats::add(stats_.staleServed);
+  status.fwd = policy::ForwardReason::kStale;
+  status.ttl = decision.ttl;
+  status.detail = "stale-if-error";
+  serveStored(request, *found.object, decision.age, status, sink);
+  return true;
 }
 
 void ProxyPipeline::startBackgroundRefresh(const ClientRequest& request, const std::string& baseKey,

@@ -17,6 +17,7 @@
 #include <functional>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "edge/http/cidr.h"
@@ -105,12 +106,23 @@ class ProxyPipeline {
   // True when the store now holds a fresh entry other than `found` (a fill that finished
   // between this request's lookup and its join).
   bool freshlyStored(const ClientRequest& request, const std::string& baseKey, const Lookup& found);
+  // Serves the stored entry in place of a failed origin answer when its stale rules allow it,
+  // with `extraGraceSeconds` as an additional operator window. False when they do not.
+  bool serveStaleOnError(const ClientRequest& request, const Lookup& found,
+                         std::int64_t extraGraceSeconds, policy::CacheStatus status,
+                         ResponseSink& sink);
   void startBackgroundRefresh(const ClientRequest& request, const std::string& baseKey,
                               const Lookup& found);
   void forwardDirect(const ClientRequest& request, const std::string* baseKey,
                      policy::CacheStatus status, ResponseSink& sink);
   void serveStored(const ClientRequest& request, const storage::StoredObject& object,
                    std::int64_t age, policy::CacheStatus status, ResponseSink& sink);
+  // Answers the request's preconditions against a response (304 or 412); false when none
+  // applies and the response is to be served.
+  bool answerPreconditions(const ClientRequest& request, int responseStatus,
+                           const http::HeaderList& responseHeaders, std::optional<std::int64_t> age,
+                           std::int64_t length, const policy::CacheStatus& status,
+                           ResponseSink& sink);
   void streamFill(const ClientRequest& request, Fill::Reader& reader, const FillHead& head,
                   policy::CacheStatus status, ResponseSink& sink);
   void sendError(int status, const std::string& reason, const std::string& message,

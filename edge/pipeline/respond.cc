@@ -106,6 +106,31 @@ bool writeStoredRange(const storage::StoredObject& object, std::uint64_t first, 
 
 }  // namespace
 
+bool ProxyPipeline::answerPreconditions(const ClientRequest& request, int responseStatus,
+                                        const http::HeaderList& responseHeaders,
+                                        std::optional<std::int64_t> age, std::int64_t length,
+                                        const policy::CacheStatus& status, ResponseSink& sink) {
+  switch (policy::evaluatePreconditions(request.method, request.headers, responseStatus,
+                                        responseHeaders)) {
+    case policy::Precondition::kNotModified:
+      Stats::add(stats_.notModified);
+      // A 304 may carry the Content-Length of the full response (RFC 9110 §8.6).
+      sink.sendHead(
+          304, "",
+          servedHeaders(notModifiedFields(responseHeaders), options_.nodeName, status, age),
+          length);
+      sink.finish();
+      return true;
+    case policy::Precondition::kFailed:
+      sendError(412, "Precondition Failed", "a precondition of the request is not met", status,
+                sink);
+      return true;
+    case policy::Precondition::kNone:
+      break;
+  }
+  return false;
+}
+
 void ProxyPipeline::serveStored(const ClientRequest& request, const storage::StoredObject& object,
                                 std::int64_t age, policy::CacheStatus status, ResponseSink& sink) {
   const auto& meta = object.meta();
@@ -113,20 +138,9 @@ void ProxyPipeline::serveStored(const ClientRequest& request, const storage::Sto
   const auto size = meta.bodySize;
 
   // Conditional requests answered from cache (RFC 9111 §4.3.2, RFC 9110 §13.2).
-  switch (policy::evaluatePreconditions(request.method, request.headers, meta.status, stored)) {
-    case policy::Precondition::kNotModified:
-      Stats::add(stats_.notModified);
-      sink.sendHead(304, "",
-                    servedHeaders(notModifiedFields(stored), options_.nodeName, status, age),
-                    static_cast<std::int64_t>(size));
-      sink.finish();
-      return;
-    case policy::Precondition::kFailed:
-      sendError(412, "Precondition Failed", "a precondition of the request is not met", status,
-                sink);
-      return;
-    case policy::Precondition::kNone:
-      break;
+  if (answerPreconditions(request, meta.status, stored, age, static_cast<std::int64_t>(size),
+                          status, sink)) {
+    return;
   }
 
   http::HeaderList headers = servedHeaders(stored, options_.nodeName, status, age);
@@ -196,22 +210,9 @@ void ProxyPipeline::streamFill(const ClientRequest& request, Fill::Reader& reade
   for (const auto& interim : head.interims) {
     sink.sendInterim(interim.status, interim.reason, interim.headers);
   }
-  switch (
-      policy::evaluatePreconditions(request.method, request.headers, head.status, head.headers)) {
-    case policy::Precondition::kNotModified:
-      Stats::add(stats_.notModified);
-      sink.sendHead(
-          304, "",
-          servedHeaders(notModifiedFields(head.headers), options_.nodeName, status, std::nullopt),
-          head.contentLength >= 0 ? head.contentLength : -2);
-      sink.finish();
-      return;
-    case policy::Precondition::kFailed:
-      sendError(412, "Precondition Failed", "a precondition of the request is not met", status,
-                sink);
-      return;
-    case policy::Precondition::kNone:
-      break;
+  if (answerPreconditions(request, head.status, head.headers, std::nullopt,
+                          head.contentLength >= 0 ? head.contentLength : -2, status, sink)) {
+    return;
   }
   http::HeaderList headers = servedHeaders(head.headers, options_.nodeName, status, std::nullopt);
   std::uint64_t first = 0;
