@@ -12,6 +12,9 @@ namespace strata::edge::http {
 
 bool iequals(std::string_view a, std::string_view b);
 
+// tchar (RFC 9110 §5.6.2): the characters of a token.
+bool isTokenChar(char c);
+
 class HeaderList {
  public:
   using Field = std::pair<std::string, std::string>;

@@ -16,29 +16,6 @@ bool isOws(char c) { return c == ' ' || c == '\t'; }
 
 // RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" /
 // "_" / "`" / "|" / "~" / DIGIT / ALPHA.
-bool isTchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
@@ -72,7 +49,7 @@ class Tokenizer {
     while (pos_ < s_.size() && (isOws(s_[pos_]) || s_[pos_] == ',')) ++pos_;
     if (pos_ >= s_.size()) return false;
     const std::size_t nameStart = pos_;
-    while (pos_ < s_.size() && isTchar(s_[pos_])) ++pos_;
+    while (pos_ < s_.size() && http::isTokenChar(s_[pos_])) ++pos_;
     d.name = s_.substr(nameStart, pos_ - nameStart);
     skipOws();  // Lenient: BWS before "=".
     if (pos_ < s_.size() && s_[pos_] == '=') {
@@ -84,7 +61,7 @@ class Tokenizer {
         if (!readQuoted(d.value)) d.malformed = true;  // Unterminated quoted-string.
       } else {
         const std::size_t valueStart = pos_;
-        while (pos_ < s_.size() && isTchar(s_[pos_])) ++pos_;
+        while (pos_ < s_.size() && http::isTokenChar(s_[pos_])) ++pos_;
         d.value.assign(s_.substr(valueStart, pos_ - valueStart));
       }
     }

@@ -8,18 +8,11 @@
 #include "edge/policy/cache_control.h"
 #include "edge/policy/conditional.h"
 #include "edge/policy/freshness.h"
+#include "edge/policy/saturating.h"
 
 namespace strata::edge::policy {
 namespace {
 
-std::int64_t satSub(std::int64_t a, std::int64_t b) {
-  std::int64_t r = 0;
-  if (__builtin_sub_overflow(a, b, &r)) {
-    return b < 0 ? std::numeric_limits<std::int64_t>::max()
-                 : std::numeric_limits<std::int64_t>::min();
-  }
-  return r;
-}
 std::int64_t satAdd(std::int64_t a, std::int64_t b) {
   std::int64_t r = 0;
   if (__builtin_add_overflow(a, b, &r)) {

@@ -2,41 +2,20 @@
 
 #include <string_view>
 
+#include "edge/http/header_list.h"
+
 namespace strata::edge::policy {
 namespace {
 
 bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // RFC 9110 §5.6.2 tchar.
-bool isTchar(char c) {
-  if (isAlpha(c) || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // RFC 8941 §3.3.4: sf-token = ( ALPHA / "*" ) *( tchar / ":" / "/" ).
 bool isSfToken(std::string_view s) {
   if (s.empty() || !(isAlpha(s.front()) || s.front() == '*')) return false;
   for (const char c : s.substr(1)) {
-    if (!isTchar(c) && c != ':' && c != '/') return false;
+    if (!http::isTokenChar(c) && c != ':' && c != '/') return false;
   }
   return true;
 }

@@ -10,6 +10,7 @@
 #include "edge/http/http_date.h"
 #include "edge/policy/cache_control.h"
 #include "edge/policy/cacheability.h"
+#include "edge/policy/saturating.h"
 
 namespace strata::edge::policy {
 namespace {
@@ -21,14 +22,6 @@ std::int64_t satAdd(std::int64_t a, std::int64_t b) {
   std::int64_t r = 0;
   if (__builtin_add_overflow(a, b, &r)) {
     return b > 0 ? std::numeric_limits<std::int64_t>::max()
-                 : std::numeric_limits<std::int64_t>::min();
-  }
-  return r;
-}
-std::int64_t satSub(std::int64_t a, std::int64_t b) {
-  std::int64_t r = 0;
-  if (__builtin_sub_overflow(a, b, &r)) {
-    return b < 0 ? std::numeric_limits<std::int64_t>::max()
                  : std::numeric_limits<std::int64_t>::min();
   }
   return r;

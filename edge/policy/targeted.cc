@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "edge/http/header_list.h"
+
 namespace strata::edge::policy {
 namespace {
 
@@ -12,29 +14,6 @@ bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 // RFC 9110 §5.6.2 tchar.
-bool isTchar(char c) {
-  if (isAlpha(c) || isDigit(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 bool isBase64(char c) { return isAlpha(c) || isDigit(c) || c == '+' || c == '/' || c == '='; }
 
@@ -149,7 +128,9 @@ class SfParser {
     if (c == '"') return parseString();
     if (c == '*' || isAlpha(c)) {
       ++pos_;
-      while (pos_ < s_.size() && (isTchar(s_[pos_]) || s_[pos_] == ':' || s_[pos_] == '/')) ++pos_;
+      while (pos_ < s_.size() &&
+             (http::isTokenChar(s_[pos_]) || s_[pos_] == ':' || s_[pos_] == '/'))
+        ++pos_;
       return true;
     }
     if (c == '?') {  // §4.2.8
