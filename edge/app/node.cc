@@ -27,7 +27,8 @@
 #include "edge/origin/origin_router.h"
 #include "edge/pipeline/proxy_pipeline.h"
 #include "edge/policy/cache_decision.h"
-#include "edge/server/proxy_handler.h"
+#include "edge/server/access_log.h"
+#include "edge/server/http1_server.h"
 #include "purge/purge_request.h"
 #include "purge/purge_state.h"
 #include "storage/memory_tier.h"
@@ -107,8 +108,7 @@ struct Node::Impl {
   std::unique_ptr<pipeline::Coalescer> coalescer;
   std::unique_ptr<pipeline::Executor> executor;
   std::unique_ptr<pipeline::ProxyPipeline> pipeline;
-  std::unique_ptr<Poco::ThreadPool> proxyThreads;
-  std::unique_ptr<Poco::Net::HTTPServer> proxyServer;
+  std::unique_ptr<server::Http1Server> proxyServer;
   std::uint16_t proxyPort = 0;
   std::unique_ptr<admin::AdminServer> adminServer;
   Poco::Logger* accessLog = nullptr;
@@ -271,26 +271,30 @@ bool Node::Impl::bindProxy(std::string* error) {
     *error = "invalid listen address " + config.listen;
     return false;
   }
-  try {
-    Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(host, port), true);
-    socket.listen(1024);
-    proxyPort = socket.address().port();
-    auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(config.workerThreads);
-    params->setMaxQueued(config.workerThreads * 4);
-    params->setKeepAlive(true);
-    params->setMaxKeepAliveRequests(0);
-    params->setKeepAliveTimeout(Poco::Timespan(15, 0));
-    params->setTimeout(Poco::Timespan(config.clientTimeoutMs * 1000));
-    proxyThreads = std::make_unique<Poco::ThreadPool>("proxy", std::min(16, config.workerThreads),
-                                                      config.workerThreads);
-    proxyServer = std::make_unique<Poco::Net::HTTPServer>(
-        new server::ProxyHandlerFactory(*pipeline, accessLog), *proxyThreads, socket, params);
-  } catch (const Poco::Exception& e) {
-    *error = "cannot listen on " + config.listen + ": " + e.displayText();
+  server::Http1Options options;
+  options.threads = config.workerThreads;
+  options.clientTimeoutMs = config.clientTimeoutMs;
+  options.headerTimeoutMs = std::min<std::int64_t>(10000, config.clientTimeoutMs);
+  auto* pipe = pipeline.get();
+  server::Http1Server::Completion completion;
+  if (accessLog) {
+    completion = [log = accessLog](const pipeline::ClientRequest& request,
+                                   const server::ExchangeSummary& summary) {
+      server::logAccess(*log, request, summary);
+    };
+  }
+  std::string why;
+  proxyServer = server::Http1Server::create(
+      host, port, options,
+      [pipe](const pipeline::ClientRequest& request, pipeline::ResponseSink& sink) {
+        pipe->handle(request, sink);
+      },
+      std::move(completion), &why);
+  if (!proxyServer) {
+    *error = "cannot listen on " + config.listen + ": " + why;
     return false;
   }
+  proxyPort = proxyServer->port();
   return true;
 }
 
@@ -412,15 +416,14 @@ void Node::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   // Stop accepting, then let in-flight requests finish within the grace period.
-  impl_->proxyServer->stop();
+  impl_->proxyServer->stopAccepting();
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->config.shutdownGraceMs);
   while (impl_->stats.inFlight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   impl_->pipeline->shutdown();
-  impl_->proxyServer->stopAll(true);
-  impl_->proxyThreads->joinAll();
+  impl_->proxyServer->stop();
   impl_->executor->stop();
   impl_->adminServer->stop();
   if (impl_->reclaimer.joinable()) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "edge/pipeline/blocking.h"
+
 namespace strata::edge::pipeline {
 namespace {
 
@@ -75,6 +77,7 @@ bool Fill::append(const char* data, std::size_t size) {
         const auto deadline = std::chrono::steady_clock::now() + options_.stallTimeout;
         changed_.notify_all();
         while (behind()) {
+          mayBlock();
           if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
             for (std::size_t i = 0; i < positions_.size(); ++i) {
               if (positions_[i] != kFreeSlot && positions_[i] < needed) cut_[i] = true;
@@ -127,6 +130,7 @@ std::shared_ptr<const FillHead> Fill::waitHead(Deadline deadline) {
       head->error = failure_;
       return head;
     }
+    mayBlock();
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && !head_ && !failed_) {
       return nullptr;
     }
@@ -162,6 +166,7 @@ Fill::Piece Fill::read(Reader& reader, std::uint64_t offset, Deadline deadline) 
     }
     if (failed_) return {Piece::State::kFailed, nullptr, 0, 0};
     if (done_) return {Piece::State::kEnd, nullptr, 0, 0};
+    mayBlock();
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && offset >= produced_ &&
         !failed_ && !done_) {
       return {Piece::State::kTimeout, nullptr, 0, 0};

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "edge/http/http_date.h"
+#include "edge/pipeline/blocking.h"
 #include "edge/pipeline/forwarding.h"
 #include "edge/pipeline/respond.h"
 #include "edge/policy/cache_control.h"
@@ -527,6 +528,7 @@ void ProxyPipeline::runFetch(FetchJob& job) {
     Stats::add(stats_.originFetches);
     origin::FetchFailure failure = origin::FetchFailure::kNone;
     std::string error;
+    mayBlock();
     response = router_.fetch(job.request.host, out, &failure, &error);
     if (!response) {
       Stats::add(stats_.originErrors);
@@ -663,6 +665,7 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
   Stats::add(stats_.originFetches);
   origin::FetchFailure failure = origin::FetchFailure::kNone;
   std::string error;
+  mayBlock();
   auto response = router_.fetch(request.host, out, &failure, &error);
   if (!response) {
     Stats::add(stats_.originErrors);
@@ -711,6 +714,9 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
     sink.finish();
     return;
   }
+  // A small body usually came with the head and leaves with it in one write; the head of a long
+  // or unframed one goes at once, so a slow origin body does not hold it back.
+  if (length < 0 || length > kEagerHeadBytes) sink.flush();
 
   std::array<char, kCopyBufferSize> buffer;
   std::uint64_t total = 0;

@@ -56,6 +56,9 @@ class ResponseSink {
   // Sends status and headers. `contentLength` -1: length unknown (chunked or close-delimited).
   virtual void sendHead(int status, const std::string& reason, const http::HeaderList& headers,
                         std::int64_t contentLength) = 0;
+  // Sends what was given so far (the head may otherwise wait to leave with the first body bytes).
+  // Called when the body may be slow to come. Default: nothing buffered.
+  virtual void flush() {}
   // Sends body bytes; false once the client is gone.
   virtual bool write(const char* data, std::size_t size) = 0;
   // Ends a complete response.

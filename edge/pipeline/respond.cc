@@ -246,6 +246,7 @@ void ProxyPipeline::streamFill(const ClientRequest& request, Fill::Reader& reade
     sink.finish();
     return;
   }
+  if (length < 0 || length > kEagerHeadBytes) sink.flush();
   std::uint64_t offset = first;
   const std::uint64_t end = length >= 0 ? first + static_cast<std::uint64_t>(length) : UINT64_MAX;
   while (offset < end) {

@@ -10,6 +10,10 @@
 
 namespace strata::edge::pipeline {
 
+// Bodies up to this size may hold the response head back until their first bytes are written, so
+// head and body leave in one send; larger or unframed ones flush the head at once.
+inline constexpr std::int64_t kEagerHeadBytes = 64 * 1024;
+
 // Bodies are forbidden for HEAD and for 1xx, 204 and 304 responses (RFC 9110 §6.4.1).
 bool responseHasNoBody(const std::string& method, int status);
 

@@ -1,0 +1,971 @@
+#include "edge/server/http1_server.h"
+
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <istream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "edge/pipeline/blocking.h"
+
+namespace strata::edge::server {
+namespace {
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* standardReason(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 103:
+      return "Early Hints";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 203:
+      return "Non-Authoritative Information";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    case 508:
+      return "Loop Detected";
+    default:
+      return "Unknown";
+  }
+}
+
+// The current time as an IMF-fixdate, formatted once per second per thread.
+std::string_view httpDate() {
+  thread_local std::time_t cached = 0;
+  thread_local char text[64];
+  thread_local std::size_t length = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached) {
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    const int n = std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                                kDays[tm.tm_wday], tm.tm_mday, kMonths[tm.tm_mon],
+                                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    length = n > 0 ? static_cast<std::size_t>(n) : 0;
+    cached = now;
+  }
+  return {text, length};
+}
+
+void appendNumber(std::string& out, std::uint64_t n) {
+  char digits[24];
+  int i = 0;
+  do {
+    digits[i++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n);
+  while (i) out += digits[--i];
+}
+
+enum ConnState : int { kParked = 0, kActive = 1, kClosing = 2 };
+
+struct Conn {
+  int fd = -1;
+  std::string peer;
+  std::vector<char> in;  // Received bytes: in[begin, end) are unread.
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  // Low two bits: ConnState. The rest counts parkings, so a reaper that read a parked state
+  // cannot close the connection after it was taken and parked again (no ABA).
+  std::atomic<std::uint64_t> state{kParked};
+  std::atomic<std::int64_t> deadline{0};
+  bool timedOut = false;  // The reaper cut it (for counting).
+  Conn* prev = nullptr;
+  Conn* next = nullptr;
+
+  std::string_view unread() const { return {in.data() + begin, end - begin}; }
+  void consume(std::size_t n) {
+    begin += n;
+    if (begin == end) begin = end = 0;
+  }
+};
+
+}  // namespace
+
+class Http1Server::Impl {
+ public:
+  Impl(Http1Options options, Handler handler, Completion completion)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        completion_(std::move(completion)) {}
+
+  ~Impl() {
+    if (started_) {
+      stop();
+    } else {
+      if (epoll_ >= 0) ::close(epoll_);
+      if (wake_ >= 0) ::close(wake_);
+    }
+  }
+
+  bool bind(const std::string& host, std::uint16_t port, std::string* error) {
+    try {
+      listener_.bind(Poco::Net::SocketAddress(host, port), true);
+      listener_.listen(1024);
+      port_ = listener_.address().port();
+    } catch (const Poco::Exception& e) {
+      *error = e.displayText();
+      return false;
+    }
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_ < 0 || wake_ < 0) {
+      *error = std::string("epoll: ") + std::strerror(errno);
+      return false;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // Level-triggered: once written, every waiting worker sees it.
+    ev.data.ptr = nullptr;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+    return true;
+  }
+
+  void start() {
+    freeSlots_ = options_.eventThreads > 0
+                     ? options_.eventThreads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+      workers_.emplace_back([this] { workerLoop(); });
+    }
+    acceptor_ = std::thread([this] { acceptLoop(); });
+    reaper_ = std::thread([this] { reapLoop(); });
+    started_ = true;
+  }
+
+  void stopAccepting() {
+    if (!started_ || accepting_.exchange(false) == false) return;
+    ::shutdown(listener_.impl()->sockfd(), SHUT_RDWR);  // Wakes accept().
+    if (acceptor_.joinable()) acceptor_.join();
+    listener_.close();
+    // Idle connections are closed now; in-flight ones close after their response.
+    std::lock_guard lock(registryMutex_);
+    for (Conn* c = head_; c; c = c->next) {
+      if (claim(*c, kClosing)) ::shutdown(c->fd, SHUT_RDWR);
+    }
+  }
+
+  void stop() {
+    if (!started_) return;
+    stopAccepting();
+    stopping_.store(true);
+    {
+      std::lock_guard lock(registryMutex_);
+      for (Conn* c = head_; c; c = c->next) ::shutdown(c->fd, SHUT_RDWR);
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_, &one, sizeof one);
+    {
+      std::lock_guard lock(reapMutex_);
+      reapStop_ = true;
+    }
+    reapWake_.notify_all();
+    { std::lock_guard lock(slotMutex_); }
+    slotFree_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    if (reaper_.joinable()) reaper_.join();
+    std::lock_guard lock(registryMutex_);
+    while (head_) {
+      Conn* c = head_;
+      head_ = c->next;
+      ::close(c->fd);
+      delete c;
+    }
+    ::close(epoll_);
+    ::close(wake_);
+    epoll_ = wake_ = -1;
+    started_ = false;
+  }
+
+  std::uint16_t port() const { return port_; }
+  const Counters& counters() const { return counters_; }
+
+  // Waits until `fd` is ready for `events` or the timeout passes. False on timeout or error.
+  bool waitFor(int fd, short events, std::int64_t timeoutMs) {
+    pollfd p{fd, events, 0};
+    for (;;) {
+      const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(timeoutMs, 1 << 30)));
+      if (n > 0) return true;
+      if (n == 0) return false;
+      if (errno != EINTR) return false;
+    }
+  }
+
+  // Sends every byte of `iov` (modified), waiting at most clientTimeout for each stall.
+  bool sendAll(Conn& c, iovec* iov, int count) {
+    while (count > 0) {
+      const ssize_t n = ::writev(c.fd, iov, count);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          pipeline::mayBlock();  // A slow reader: let another thread take the events.
+          if (stopping_.load(std::memory_order_relaxed) ||
+              !waitFor(c.fd, POLLOUT, options_.clientTimeoutMs)) {
+            return false;
+          }
+          continue;
+        }
+        return false;
+      }
+      auto left = static_cast<std::size_t>(n);
+      while (count > 0 && left >= iov->iov_len) {
+        left -= iov->iov_len;
+        ++iov;
+        --count;
+      }
+      if (count > 0) {
+        iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+        iov->iov_len -= left;
+      }
+    }
+    return true;
+  }
+
+  bool sendString(Conn& c, std::string_view s) {
+    iovec iov{const_cast<char*>(s.data()), s.size()};
+    return sendAll(c, &iov, 1);
+  }
+
+  // Reads what is available into the connection's buffer (one recv). 1: got bytes; 0: the peer
+  // closed; -1: nothing yet (EAGAIN); -2: error or buffer full.
+  int receive(Conn& c) {
+    const std::size_t limit = options_.limits.maxHeadBytes + 65536;
+    if (c.begin > 0 && (c.end == c.in.size() || c.begin > c.in.size() / 2)) {
+      std::memmove(c.in.data(), c.in.data() + c.begin, c.end - c.begin);
+      c.end -= c.begin;
+      c.begin = 0;
+    }
+    if (c.end == c.in.size()) {
+      if (c.in.size() >= limit) return -2;
+      c.in.resize(std::min(limit, std::max<std::size_t>(4096, c.in.size() * 2)));
+    }
+    for (;;) {
+      const ssize_t n = ::recv(c.fd, c.in.data() + c.end, c.in.size() - c.end, 0);
+      if (n > 0) {
+        c.end += static_cast<std::size_t>(n);
+        return 1;
+      }
+      if (n == 0) return 0;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+      return -2;
+    }
+  }
+
+  // Blocks (up to clientTimeout) until at least one more byte is buffered. False on EOF/error.
+  bool receiveBlocking(Conn& c) {
+    for (;;) {
+      const int r = receive(c);
+      if (r == 1) return true;
+      if (r != -1) return false;
+      pipeline::mayBlock();
+      if (stopping_.load(std::memory_order_relaxed) ||
+          !waitFor(c.fd, POLLIN, options_.clientTimeoutMs)) {
+        return false;
+      }
+    }
+  }
+
+  class Body;
+  class Sink;
+
+ private:
+  // Moves a parked connection to `to`; false when it is not parked (a worker has it, or it is
+  // closing).
+  static bool claim(Conn& c, int to) {
+    auto s = c.state.load(std::memory_order_acquire);
+    if ((s & 3) != kParked) return false;
+    return c.state.compare_exchange_strong(s, (s & ~std::uint64_t{3}) | to,
+                                           std::memory_order_acq_rel);
+  }
+
+  void registerConn(Conn* c) {
+    std::lock_guard lock(registryMutex_);
+    c->next = head_;
+    if (head_) head_->prev = c;
+    head_ = c;
+  }
+
+  void closeConn(Conn* c) {
+    {
+      std::lock_guard lock(registryMutex_);
+      if (c->prev) c->prev->next = c->next;
+      if (c->next) c->next->prev = c->prev;
+      if (head_ == c) head_ = c->next;
+    }
+    if (c->timedOut) counters_.timedOut.fetch_add(1, std::memory_order_relaxed);
+    ::close(c->fd);  // Also removes it from the epoll set.
+    counters_.open.fetch_sub(1, std::memory_order_relaxed);
+    delete c;
+  }
+
+  // Hands the connection back to epoll until more bytes (or a hang-up) arrive.
+  void park(Conn* c) {
+    const std::int64_t wait =
+        c->end > c->begin ? options_.headerTimeoutMs : options_.keepAliveTimeoutMs;
+    // A head in progress keeps the deadline it got at its first byte.
+    if (c->end == c->begin || c->deadline.load(std::memory_order_relaxed) == 0) {
+      c->deadline.store(nowMs() + wait, std::memory_order_relaxed);
+    }
+    const auto s = c->state.load(std::memory_order_relaxed);
+    c->state.store((((s >> 2) + 1) << 2) | kParked, std::memory_order_release);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = c;
+    if (epoll_ctl(epoll_, EPOLL_CTL_MOD, c->fd, &ev) != 0 && claim(*c, kActive)) closeConn(c);
+  }
+
+  void acceptLoop() {
+    const int fd = listener_.impl()->sockfd();
+    while (accepting_.load()) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      const int client =
+          ::accept4(fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (client < 0) {
+        if (!accepting_.load()) break;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        continue;
+      }
+      if (static_cast<std::size_t>(counters_.open.load(std::memory_order_relaxed)) >=
+          options_.maxConnections) {
+        counters_.refused.fetch_add(1, std::memory_order_relaxed);
+        ::close(client);
+        continue;
+      }
+      const int one = 1;
+      ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      auto* c = new Conn;
+      c->fd = client;
+      char text[INET6_ADDRSTRLEN] = "";
+      if (addr.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof text);
+      } else if (addr.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof text);
+      }
+      c->peer = text;
+      c->deadline.store(nowMs() + options_.headerTimeoutMs, std::memory_order_relaxed);
+      counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+      counters_.open.fetch_add(1, std::memory_order_relaxed);
+      registerConn(c);
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+      ev.data.ptr = c;
+      if (epoll_ctl(epoll_, EPOLL_CTL_ADD, client, &ev) != 0) {
+        closeConn(c);
+      }
+    }
+  }
+
+  void reapLoop() {
+    std::unique_lock lock(reapMutex_);
+    while (!reapStop_) {
+      reapWake_.wait_for(lock, std::chrono::milliseconds(250));
+      if (reapStop_) break;
+      const auto now = nowMs();
+      std::lock_guard registry(registryMutex_);
+      for (Conn* c = head_; c; c = c->next) {
+        const auto s = c->state.load(std::memory_order_acquire);
+        if ((s & 3) != kParked || c->deadline.load(std::memory_order_relaxed) > now) continue;
+        auto expected = s;
+        if (c->state.compare_exchange_strong(expected, (s & ~std::uint64_t{3}) | kClosing)) {
+          c->timedOut = true;
+          ::shutdown(c->fd, SHUT_RDWR);  // The worker that gets the hang-up closes it.
+        }
+      }
+    }
+  }
+
+  // Event duty: at most `eventThreads` workers wait on epoll or run requests that have not
+  // blocked; the others stand by. A request about to wait (pipeline::mayBlock) releases its slot.
+  bool acquireSlot() {
+    std::unique_lock lock(slotMutex_);
+    slotFree_.wait(lock, [this] { return freeSlots_ > 0 || stopping_.load(); });
+    if (stopping_.load()) return false;
+    --freeSlots_;
+    return true;
+  }
+
+  static void releaseSlot(void* context) {
+    auto* self = static_cast<Impl*>(context);
+    {
+      std::lock_guard lock(self->slotMutex_);
+      ++self->freeSlots_;
+    }
+    self->slotFree_.notify_one();
+  }
+
+  void workerLoop() {
+    if (!acquireSlot()) return;
+    for (;;) {
+      epoll_event ev{};
+      const int n = epoll_wait(epoll_, &ev, 1, -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (n == 0) continue;
+      if (ev.data.ptr == nullptr) {
+        if (stopping_.load()) break;
+        continue;
+      }
+      auto* c = static_cast<Conn*>(ev.data.ptr);
+      if (!claim(*c, kActive)) {
+        closeConn(c);  // Reaped or closed for shutdown: its hang-up arrived.
+        continue;
+      }
+      pipeline::tlsBlockingHook = {&Impl::releaseSlot, this};
+      serve(c);
+      if (pipeline::tlsBlockingHook.release == nullptr) {
+        if (!acquireSlot()) return;  // The slot went to another thread while this one waited.
+      } else {
+        pipeline::tlsBlockingHook = {};
+      }
+    }
+    releaseSlot(this);
+  }
+
+  // Answers a request the parser refused, and closes.
+  void refuse(Conn* c, const ParseError& error) {
+    counters_.badRequests.fetch_add(1, std::memory_order_relaxed);
+    std::string body = error.message + "\n";
+    std::string out = "HTTP/1.1 ";
+    appendNumber(out, static_cast<std::uint64_t>(error.status));
+    out += ' ';
+    out += error.reason;
+    out += "\r\nDate: ";
+    out += httpDate();
+    out +=
+        "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n"
+        "Connection: close\r\nContent-Length: ";
+    appendNumber(out, body.size());
+    out += "\r\n\r\n";
+    out += body;
+    sendString(*c, out);
+    lingerClose(c);
+  }
+
+  // Closes after the response: bytes the client already sent are read first, so the kernel
+  // answers the close with FIN rather than a reset that could destroy the response in flight.
+  void lingerClose(Conn* c) {
+    ::shutdown(c->fd, SHUT_WR);
+    char scratch[16384];
+    for (int i = 0; i < 64; ++i) {
+      const ssize_t n = ::recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n <= 0) break;
+    }
+    closeConn(c);
+  }
+
+  void serve(Conn* c);
+  bool exchange(Conn* c, RequestHead& head);
+
+  Http1Options options_;
+  Handler handler_;
+  Completion completion_;
+  Poco::Net::ServerSocket listener_;
+  std::uint16_t port_ = 0;
+  int epoll_ = -1;
+  int wake_ = -1;
+  std::vector<std::thread> workers_;
+  std::thread acceptor_;
+  std::thread reaper_;
+  bool started_ = false;
+  std::atomic<bool> accepting_{true};
+  std::atomic<bool> stopping_{false};
+  std::mutex registryMutex_;
+  Conn* head_ = nullptr;
+  std::mutex slotMutex_;
+  std::condition_variable slotFree_;
+  int freeSlots_ = 1;
+  std::mutex reapMutex_;
+  std::condition_variable reapWake_;
+  bool reapStop_ = false;
+  Counters counters_;
+};
+
+// A request body read from the connection: Content-Length or chunked (RFC 9112 §7.1), with a
+// deadline on every stall. A malformed or cut body ends the stream early and marks it failed.
+class Http1Server::Impl::Body : public std::streambuf {
+ public:
+  Body(Impl& server, Conn& conn, bool chunked, std::int64_t length, bool expectContinue)
+      : server_(server),
+        conn_(conn),
+        chunked_(chunked),
+        remaining_(chunked ? 0 : length),
+        sendContinue_(expectContinue),
+        state_(chunked ? kSize : kData) {}
+
+  bool complete() const { return done_; }
+  bool failed() const { return failed_; }
+  // Whether the client was asked for the body at all (100-continue not yet sent).
+  bool untouched() const { return sendContinue_; }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (done_ || failed_) return traits_type::eof();
+    if (sendContinue_) {
+      sendContinue_ = false;
+      if (!server_.sendString(conn_, "HTTP/1.1 100 Continue\r\n\r\n")) return fail();
+    }
+    for (;;) {
+      if (state_ == kData) {
+        if (remaining_ == 0) {
+          if (!chunked_) {
+            done_ = true;
+            return traits_type::eof();
+          }
+          state_ = kDataEnd;
+          continue;
+        }
+        if (conn_.end == conn_.begin && !server_.receiveBlocking(conn_)) return fail();
+        const auto take =
+            std::min<std::size_t>(conn_.end - conn_.begin, static_cast<std::size_t>(remaining_));
+        // The get area points into the connection buffer; it is consumed here and not touched
+        // again until this area is used up.
+        char* p = conn_.in.data() + conn_.begin;
+        piece_.assign(p, take);
+        conn_.consume(take);
+        remaining_ -= static_cast<std::int64_t>(take);
+        setg(piece_.data(), piece_.data(), piece_.data() + piece_.size());
+        return traits_type::to_int_type(*gptr());
+      }
+      // Chunked framing lines.
+      const auto view = conn_.unread();
+      const auto eol = view.find("\r\n");
+      if (eol == std::string_view::npos) {
+        if (view.size() > 4096 || !server_.receiveBlocking(conn_)) return fail();
+        continue;
+      }
+      const auto line = view.substr(0, eol);
+      if (state_ == kDataEnd) {
+        if (!line.empty()) return fail();
+        conn_.consume(2);
+        state_ = kSize;
+        continue;
+      }
+      if (state_ == kSize) {
+        auto digits = line.substr(0, line.find(';'));
+        if (digits.empty() || digits.size() > 15) return fail();
+        std::int64_t size = 0;
+        for (char ch : digits) {
+          int v;
+          if (ch >= '0' && ch <= '9') {
+            v = ch - '0';
+          } else if (ch >= 'a' && ch <= 'f') {
+            v = ch - 'a' + 10;
+          } else if (ch >= 'A' && ch <= 'F') {
+            v = ch - 'A' + 10;
+          } else {
+            return fail();
+          }
+          size = size * 16 + v;
+        }
+        for (char ch : line) {
+          if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t') return fail();
+        }
+        conn_.consume(eol + 2);
+        if (size == 0) {
+          state_ = kTrailers;
+        } else {
+          remaining_ = size;
+          state_ = kData;
+        }
+        continue;
+      }
+      // Trailers: skipped up to the empty line.
+      conn_.consume(eol + 2);
+      if (line.empty()) {
+        done_ = true;
+        return traits_type::eof();
+      }
+      if (++trailers_ > 100) return fail();
+    }
+  }
+
+ private:
+  int_type fail() {
+    failed_ = true;
+    return traits_type::eof();
+  }
+
+  enum State { kSize, kData, kDataEnd, kTrailers };
+  Impl& server_;
+  Conn& conn_;
+  bool chunked_;
+  std::int64_t remaining_;
+  bool sendContinue_;
+  State state_;
+  bool done_ = false;
+  bool failed_ = false;
+  int trailers_ = 0;
+  std::string piece_;
+};
+
+class Http1Server::Impl::Sink : public pipeline::ResponseSink {
+ public:
+  Sink(Impl& server, Conn& conn, const RequestHead& request)
+      : server_(server),
+        conn_(conn),
+        http10_(request.http10),
+        head_(request.method == "HEAD"),
+        keepAlive_(request.keepAlive) {}
+
+  void sendInterim(int status, const std::string& reason,
+                   const http::HeaderList& headers) override {
+    if (http10_ || headSent_ || status < 100 || status >= 200 || status == 101) return;
+    std::string out = "HTTP/1.1 ";
+    appendNumber(out, static_cast<std::uint64_t>(status));
+    out += ' ';
+    out += reason.empty() ? standardReason(status) : reason.c_str();
+    out += "\r\n";
+    for (const auto& [name, value] : headers.fields()) appendField(out, name, value);
+    out += "\r\n";
+    if (!server_.sendString(conn_, out)) failed_ = true;
+  }
+
+  void sendHead(int status, const std::string& reason, const http::HeaderList& headers,
+                std::int64_t contentLength) override {
+    if (headSent_) return;
+    headSent_ = true;
+    status_ = status;
+    noBody_ = head_ || status < 200 || status == 204 || status == 304;
+    out_.clear();
+    out_.reserve(512);
+    out_ += "HTTP/1.1 ";
+    appendNumber(out_, static_cast<std::uint64_t>(status));
+    out_ += ' ';
+    out_ += reason.empty() ? standardReason(status) : reason.c_str();
+    out_ += "\r\n";
+    bool hasDate = false;
+    for (const auto& [name, value] : headers.fields()) {
+      // The sink owns the framing and connection fields.
+      if (http::iequals(name, "Content-Length") || http::iequals(name, "Transfer-Encoding") ||
+          http::iequals(name, "Connection") || http::iequals(name, "Keep-Alive")) {
+        continue;
+      }
+      if (!hasDate && http::iequals(name, "Date")) hasDate = true;
+      if (name.size() == 12 && http::iequals(name, "Cache-Status")) cacheStatus_ = value;
+      appendField(out_, name, value);
+    }
+    if (!hasDate) {
+      out_ += "Date: ";
+      out_ += httpDate();
+      out_ += "\r\n";
+    }
+    if (contentLength >= 0) {
+      out_ += "Content-Length: ";
+      appendNumber(out_, static_cast<std::uint64_t>(contentLength));
+      out_ += "\r\n";
+    } else if (contentLength == -2 || noBody_) {
+      // No body follows: no framing.
+    } else if (http10_) {
+      keepAlive_ = false;  // Close-delimited.
+    } else {
+      chunked_ = true;
+      out_ += "Transfer-Encoding: chunked\r\n";
+    }
+    if (server_.stopping_.load(std::memory_order_relaxed) || !server_.accepting_.load()) {
+      keepAlive_ = false;
+    }
+    if (!keepAlive_) {
+      out_ += "Connection: close\r\n";
+    } else if (http10_) {
+      out_ += "Connection: keep-alive\r\n";
+    }
+    out_ += "\r\n";
+    pending_ = true;
+  }
+
+  void flush() override {
+    if (!pending_ || failed_) return;
+    pending_ = false;
+    if (!server_.sendString(conn_, out_)) failed_ = true;
+  }
+
+  bool write(const char* data, std::size_t size) override {
+    if (failed_) return false;
+    if (noBody_ || size == 0) return true;
+    iovec iov[4];
+    int n = 0;
+    if (pending_) iov[n++] = {out_.data(), out_.size()};
+    char line[24];
+    if (chunked_) {
+      const int len = std::snprintf(line, sizeof line, "%zx\r\n", size);
+      iov[n++] = {line, static_cast<std::size_t>(len)};
+    }
+    iov[n++] = {const_cast<char*>(data), size};
+    if (chunked_) iov[n++] = {const_cast<char*>("\r\n"), 2};
+    pending_ = false;
+    if (!server_.sendAll(conn_, iov, n)) {
+      failed_ = true;
+      return false;
+    }
+    bytes_ += size;
+    return true;
+  }
+
+  void finish() override {
+    if (failed_ || finished_) return;
+    finished_ = true;
+    iovec iov[2];
+    int n = 0;
+    if (pending_) iov[n++] = {out_.data(), out_.size()};
+    if (chunked_) iov[n++] = {const_cast<char*>("0\r\n\r\n"), 5};
+    pending_ = false;
+    if (n && !server_.sendAll(conn_, iov, n)) failed_ = true;
+  }
+
+  void abort() override {
+    failed_ = true;
+    keepAlive_ = false;
+    ::shutdown(conn_.fd, SHUT_RDWR);
+  }
+
+  bool headSent() const { return headSent_; }
+  // The connection can carry another request.
+  bool reusable() const { return keepAlive_ && !failed_ && finished_; }
+  int status() const { return status_; }
+  std::uint64_t bytes() const { return bytes_; }
+  std::string_view cacheStatus() const { return cacheStatus_; }
+
+ private:
+  static void appendField(std::string& out, const std::string& name, const std::string& value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+
+  Impl& server_;
+  Conn& conn_;
+  bool http10_;
+  bool head_;
+  bool keepAlive_;
+  bool headSent_ = false;
+  bool noBody_ = false;
+  bool chunked_ = false;
+  bool pending_ = false;
+  bool failed_ = false;
+  bool finished_ = false;
+  int status_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::string out_;
+  std::string cacheStatus_;
+};
+
+void Http1Server::Impl::serve(Conn* c) {
+  for (;;) {
+    if (c->end == c->begin) {
+      const int r = receive(*c);
+      if (r == -1) {
+        park(c);
+        return;
+      }
+      if (r != 1) {
+        closeConn(c);
+        return;
+      }
+    }
+    RequestHead head;
+    std::size_t consumed = 0;
+    ParseError error;
+    const auto result = parseRequestHead(c->unread(), options_.limits, &head, &consumed, &error);
+    if (result == ParseResult::kError) {
+      refuse(c, error);
+      return;
+    }
+    if (result == ParseResult::kIncomplete) {
+      const int r = receive(*c);
+      if (r == 1) continue;
+      if (r == -1) {
+        park(c);
+        return;
+      }
+      if (r == -2) {
+        error = ParseError{431, "Request Header Fields Too Large", "request head too large"};
+        refuse(c, error);
+      } else {
+        closeConn(c);
+      }
+      return;
+    }
+    c->consume(consumed);
+    c->deadline.store(0, std::memory_order_relaxed);
+    if (!exchange(c, head)) {
+      lingerClose(c);
+      return;
+    }
+    if (c->end == c->begin) {
+      park(c);  // Nothing pipelined: epoll tells when the next request arrives.
+      return;
+    }
+  }
+}
+
+bool Http1Server::Impl::exchange(Conn* c, RequestHead& head) {
+  const auto started = std::chrono::steady_clock::now();
+  pipeline::ClientRequest in;
+  in.method = std::move(head.method);
+  in.target = std::move(head.target);
+  in.host = std::move(head.host);
+  in.clientAddress = c->peer;
+  in.http10 = head.http10;
+  in.headers = std::move(head.headers);
+  std::optional<Body> body;
+  std::optional<std::istream> bodyStream;
+  if (head.chunked || head.contentLength > 0) {
+    body.emplace(*this, *c, head.chunked, head.contentLength, head.expectContinue);
+    bodyStream.emplace(&*body);
+    in.body = &*bodyStream;
+    in.contentLength = head.chunked ? -1 : head.contentLength;
+  }
+  head.method = in.method;  // The sink needs it (HEAD).
+  Sink sink(*this, *c, head);
+  try {
+    handler_(in, sink);
+  } catch (...) {
+    sink.abort();
+  }
+  if (!sink.headSent()) {
+    sink.abort();  // The handler must answer; a silent one is a cut connection, not a hang.
+  }
+  bool reusable = sink.reusable();
+  if (body && !body->complete() && reusable) {
+    if (body->untouched() && body->failed() == false && head.expectContinue) {
+      reusable = false;  // The client still holds the body back: do not wait for it.
+    } else {
+      // A body the handler did not read must not be parsed as the next request.
+      constexpr std::int64_t kMaxDrain = 1 << 20;
+      char buffer[16384];
+      std::int64_t drained = 0;
+      while (drained < kMaxDrain && !body->complete() && !body->failed()) {
+        const auto n = body->sgetn(buffer, sizeof buffer);
+        if (n <= 0) break;
+        drained += n;
+      }
+      reusable = body->complete();
+    }
+  }
+  if (body && body->failed()) reusable = false;
+  if (completion_) {
+    ExchangeSummary summary;
+    summary.status = sink.status();
+    summary.bytes = sink.bytes();
+    summary.cacheStatus = sink.cacheStatus();
+    summary.durationMicros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - started)
+                                 .count();
+    completion_(in, summary);
+  }
+  return reusable && !stopping_.load(std::memory_order_relaxed);
+}
+
+Http1Server::Http1Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Http1Server::~Http1Server() = default;
+
+std::unique_ptr<Http1Server> Http1Server::create(const std::string& host, std::uint16_t port,
+                                                 Http1Options options, Handler handler,
+                                                 Completion completion, std::string* error) {
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(handler), std::move(completion));
+  if (!impl->bind(host, port, error)) return nullptr;
+  return std::unique_ptr<Http1Server>(new Http1Server(std::move(impl)));
+}
+
+std::uint16_t Http1Server::port() const { return impl_->port(); }
+void Http1Server::start() { impl_->start(); }
+void Http1Server::stopAccepting() { impl_->stopAccepting(); }
+void Http1Server::stop() { impl_->stop(); }
+const Http1Server::Counters& Http1Server::counters() const { return impl_->counters(); }
+
+}  // namespace strata::edge::server
