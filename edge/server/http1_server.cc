@@ -156,7 +156,7 @@ struct Conn {
   // cannot close the connection after it was taken and parked again (no ABA).
   std::atomic<std::uint64_t> state{kParked};
   std::atomic<std::int64_t> deadline{0};
-  bool timedOut = false;  // The reaper cut it (for counting).
+  std::atomic<bool> timedOut{false};  // The reaper cut it (for counting).
   Conn* prev = nullptr;
   Conn* next = nullptr;
 
@@ -388,6 +388,10 @@ class Http1Server::Impl {
 
   // Hands the connection back to epoll until more bytes (or a hang-up) arrive.
   void park(Conn* c) {
+    if (!accepting_.load()) {
+      lingerClose(c);  // Draining for shutdown: no more requests on this connection.
+      return;
+    }
     const std::int64_t wait =
         c->end > c->begin ? options_.headerTimeoutMs : options_.keepAliveTimeoutMs;
     // A head in progress keeps the deadline it got at its first byte.
@@ -452,13 +456,16 @@ class Http1Server::Impl {
       reapWake_.wait_for(lock, std::chrono::milliseconds(250));
       if (reapStop_) break;
       const auto now = nowMs();
+      // After stopAccepting, connections parked since its sweep are closed here.
+      const bool draining = !accepting_.load();
       std::lock_guard registry(registryMutex_);
       for (Conn* c = head_; c; c = c->next) {
         const auto s = c->state.load(std::memory_order_acquire);
-        if ((s & 3) != kParked || c->deadline.load(std::memory_order_relaxed) > now) continue;
+        if ((s & 3) != kParked) continue;
+        if (!draining && c->deadline.load(std::memory_order_relaxed) > now) continue;
         auto expected = s;
         if (c->state.compare_exchange_strong(expected, (s & ~std::uint64_t{3}) | kClosing)) {
-          c->timedOut = true;
+          if (!draining) c->timedOut = true;
           ::shutdown(c->fd, SHUT_RDWR);  // The worker that gets the hang-up closes it.
         }
       }
@@ -694,9 +701,10 @@ class Http1Server::Impl::Body : public std::streambuf {
 
 class Http1Server::Impl::Sink : public pipeline::ResponseSink {
  public:
-  Sink(Impl& server, Conn& conn, const RequestHead& request)
+  Sink(Impl& server, Conn& conn, const RequestHead& request, const Body* body)
       : server_(server),
         conn_(conn),
+        body_(body),
         http10_(request.http10),
         head_(request.method == "HEAD"),
         keepAlive_(request.keepAlive) {}
@@ -758,6 +766,9 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
     if (server_.stopping_.load(std::memory_order_relaxed) || !server_.accepting_.load()) {
       keepAlive_ = false;
     }
+    // Answered before a body the client holds back for 100 (Continue): close rather than wait
+    // for it (RFC 9110 §10.1.1).
+    if (body_ && body_->untouched()) keepAlive_ = false;
     if (!keepAlive_) {
       out_ += "Connection: close\r\n";
     } else if (http10_) {
@@ -829,6 +840,7 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
 
   Impl& server_;
   Conn& conn_;
+  const Body* body_;
   bool http10_;
   bool head_;
   bool keepAlive_;
@@ -911,7 +923,7 @@ bool Http1Server::Impl::exchange(Conn* c, RequestHead& head) {
     in.contentLength = head.chunked ? -1 : head.contentLength;
   }
   head.method = in.method;  // The sink needs it (HEAD).
-  Sink sink(*this, *c, head);
+  Sink sink(*this, *c, head, body ? &*body : nullptr);
   try {
     handler_(in, sink);
   } catch (...) {
@@ -922,9 +934,7 @@ bool Http1Server::Impl::exchange(Conn* c, RequestHead& head) {
   }
   bool reusable = sink.reusable();
   if (body && !body->complete() && reusable) {
-    if (body->untouched() && body->failed() == false && head.expectContinue) {
-      reusable = false;  // The client still holds the body back: do not wait for it.
-    } else {
+    {
       // A body the handler did not read must not be parsed as the next request.
       constexpr std::int64_t kMaxDrain = 1 << 20;
       char buffer[16384];
