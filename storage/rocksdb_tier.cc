@@ -39,6 +39,17 @@ constexpr std::uint64_t kMinAdaptiveCapacity = 32 << 20;
 // Present while the database is open; found at open => the last run did not close cleanly.
 const std::string kDirtyMarker = "mdirty";
 
+// Cache data is written without the WAL: a crash loses what was not flushed yet (recent entries
+// and deletions), never consistency, because heads and their chunks share one column family and
+// a memtable is flushed as a whole. Deletions that must survive a crash are purge rules, which
+// live in the purge store with a synced WAL. The dirty marker keeps its synced WAL write, so a
+// crash is still detected at the next open. Clean shutdown flushes the memtables.
+const rocksdb::WriteOptions kCacheWrite = [] {
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  return options;
+}();
+
 void appendBigEndian(std::string& out, std::uint64_t v, int width) {
   for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
@@ -340,9 +351,8 @@ class RocksWriter : public EntryWriter {
     impl_->throttle();
     try {
       const std::string record = encodeChunk(writeId_, chunksWritten_, buffer_);
-      const rocksdb::Status s =
-          impl_->db().Put(rocksdb::WriteOptions(),
-                          RocksDbTier::chunkKeyFor(digest_, writeId_, chunksWritten_), record);
+      const rocksdb::Status s = impl_->db().Put(
+          kCacheWrite, RocksDbTier::chunkKeyFor(digest_, writeId_, chunksWritten_), record);
       if (!s.ok()) return false;
     } catch (...) {
       return false;
@@ -414,7 +424,7 @@ std::string RocksDbTier::Impl::start() {
     }
     if (!it->status().ok())
       return "cannot read cache dir " + options_.path + ": " + it->status().ToString();
-    if (corrupt.Count() > 0) db_->Write(rocksdb::WriteOptions(), &corrupt);
+    if (corrupt.Count() > 0) db_->Write(kCacheWrite, &corrupt);
   }
   std::sort(found.begin(), found.end(),
             [](const Found& a, const Found& b) { return a.responseTime < b.responseTime; });
@@ -459,7 +469,7 @@ void RocksDbTier::Impl::collectOrphans() {
     }
     it->Seek(chunkRangeEnd(d, writeId));  // Next (digest, writeId) group.
   }
-  if (batch.Count() > 0) db_->Write(rocksdb::WriteOptions(), &batch);
+  if (batch.Count() > 0) db_->Write(kCacheWrite, &batch);
 }
 
 void RocksDbTier::Impl::indexPut(const Digest& d, std::uint64_t charge, std::uint64_t writeId) {
@@ -500,7 +510,7 @@ bool RocksDbTier::Impl::deleteEntry(const Digest& d, std::optional<std::uint64_t
   rocksdb::WriteBatch batch;
   batch.Delete(RocksDbTier::headKeyFor(d));
   if (writeId) batch.DeleteRange(chunkRangeBegin(d, *writeId), chunkRangeEnd(d, *writeId));
-  const bool ok = db_->Write(rocksdb::WriteOptions(), &batch).ok();
+  const bool ok = db_->Write(kCacheWrite, &batch).ok();
   std::uint64_t charge = 0;
   {
     std::lock_guard lock(indexMu_);
@@ -513,7 +523,7 @@ bool RocksDbTier::Impl::deleteEntry(const Digest& d, std::optional<std::uint64_t
 void RocksDbTier::Impl::deleteChunks(const Digest& d, std::uint64_t writeId, std::uint64_t bytes) {
   rocksdb::WriteBatch batch;
   batch.DeleteRange(chunkRangeBegin(d, writeId), chunkRangeEnd(d, writeId));
-  db_->Write(rocksdb::WriteOptions(), &batch);
+  db_->Write(kCacheWrite, &batch);
   noteGarbage(bytes);
 }
 
@@ -529,7 +539,7 @@ bool RocksDbTier::Impl::commitHead(const Digest& d, const HeadRecord& head) {
       if (old && old->writeId != head.writeId) {
         batch.DeleteRange(chunkRangeBegin(d, old->writeId), chunkRangeEnd(d, old->writeId));
       }
-      if (!db_->Write(rocksdb::WriteOptions(), &batch).ok()) return false;
+      if (!db_->Write(kCacheWrite, &batch).ok()) return false;
       {
         std::lock_guard lock(indexMu_);
         indexPut(d, charge, head.writeId);
@@ -579,6 +589,16 @@ void RocksDbTier::Impl::evictIfNeeded() {
 ObjectHandle RocksDbTier::Impl::lookup(const CacheKey& key) {
   try {
     const Digest& d = key.digest();
+    // The index holds every committed head (rebuilt at open, updated after each commit): a key
+    // it lacks is a miss without a RocksDB read, which for absent keys costs filter and index
+    // block reads.
+    {
+      std::lock_guard lock(indexMu_);
+      if (index_.find(d) == index_.end()) {
+        misses_.fetch_add(1, std::memory_order_relaxed);
+        return nullptr;
+      }
+    }
     std::string value;
     const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value);
     if (!s.ok()) {
@@ -648,7 +668,7 @@ bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
       head->meta.key = key.text();
       head->meta.bodySize = bodySize;
       const std::string encoded = encodeHead(*head);
-      if (!db_->Put(rocksdb::WriteOptions(), RocksDbTier::headKeyFor(d), encoded).ok()) {
+      if (!db_->Put(kCacheWrite, RocksDbTier::headKeyFor(d), encoded).ok()) {
         return false;
       }
       {

@@ -582,7 +582,9 @@ class Loader {
   }
 
   void readServer(const Node& node, const YAML::Mark& at) {
-    visitMap(node, at, "server", {"threads", "fetch_threads", "shutdown_grace", "client_timeout"},
+    visitMap(node, at, "server",
+             {"threads", "event_threads", "fetch_threads", "shutdown_grace", "client_timeout",
+              "header_timeout", "keepalive_timeout", "max_connections"},
              kNoReservedKeys,
              [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
                const std::string path = "server." + key;
@@ -590,6 +592,18 @@ class Loader {
                  if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
                    config_.workerThreads = static_cast<int>(*n);
                  }
+               } else if (key == "event_threads") {
+                 if (auto n = readInt(v, keyMark, path, 0, kMaxThreads)) {
+                   config_.eventThreads = static_cast<int>(*n);
+                 }
+               } else if (key == "max_connections") {
+                 if (auto n = readInt(v, keyMark, path, 1, 1000000)) {
+                   config_.maxConnections = static_cast<int>(*n);
+                 }
+               } else if (key == "header_timeout") {
+                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.headerTimeoutMs = *ms;
+               } else if (key == "keepalive_timeout") {
+                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.keepAliveTimeoutMs = *ms;
                } else if (key == "fetch_threads") {
                  if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
                    config_.fetchThreads = static_cast<int>(*n);

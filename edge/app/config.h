@@ -55,6 +55,10 @@ struct Config {
   std::vector<Pool> pools;                             // pools
   std::vector<Route> routes;                           // routes
   int workerThreads = 256;                             // server.threads. Default: 256
+  int eventThreads = 0;                                // server.event_threads. 0: one per core
+  int maxConnections = 20000;                          // server.max_connections
+  std::int64_t headerTimeoutMs = 10000;                // server.header_timeout. Default: 10s
+  std::int64_t keepAliveTimeoutMs = 15000;             // server.keepalive_timeout. Default: 15s
   std::int64_t shutdownGraceMs = 10000;                // server.shutdown_grace. Default: 10s
   std::int64_t clientTimeoutMs = 60000;                // server.client_timeout. Default: 60s
   // purge.allow: addresses allowed to send PURGE to the proxy listener. Default: loopback.

@@ -274,7 +274,10 @@ bool Node::Impl::bindProxy(std::string* error) {
   server::Http1Options options;
   options.threads = config.workerThreads;
   options.clientTimeoutMs = config.clientTimeoutMs;
-  options.headerTimeoutMs = std::min<std::int64_t>(10000, config.clientTimeoutMs);
+  options.eventThreads = config.eventThreads;
+  options.headerTimeoutMs = config.headerTimeoutMs;
+  options.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
+  options.maxConnections = static_cast<std::size_t>(config.maxConnections);
   auto* pipe = pipeline.get();
   server::Http1Server::Completion completion;
   if (accessLog) {

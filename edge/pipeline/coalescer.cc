@@ -28,12 +28,14 @@ Coalescer::Join Coalescer::join(const std::string& key) {
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.fills.find(key);
-  if (it != shard.fills.end()) {
+  if (it != shard.fills.end() && !it->second->failed()) {
     counters_.coalescedWaiters.fetch_add(1, std::memory_order_relaxed);
     return {it->second, nullptr};
   }
+  // None, or one that failed but whose leader has not let go yet: a new request must not inherit
+  // that failure (or its cut body), so it starts a fill of its own.
   auto fill = std::make_shared<Fill>(options_.fill);
-  shard.fills.emplace(key, fill);
+  shard.fills.insert_or_assign(key, fill);
   counters_.leaders.fetch_add(1, std::memory_order_relaxed);
   return {fill, std::make_unique<LeaderTicket>(*this, key, fill)};
 }

@@ -116,6 +116,11 @@ void Fill::fail(std::string why) {
   changed_.notify_all();
 }
 
+bool Fill::failed() const {
+  std::lock_guard lock(mutex_);
+  return failed_;
+}
+
 bool Fill::wanted() const {
   std::lock_guard lock(mutex_);
   return activeReaders_ > 0 || storing_;

@@ -74,6 +74,8 @@ class Fill {
   void fail(std::string why);
   // True while a reader is registered or the producer is storing.
   bool wanted() const;
+  // True once the fill failed (it stays registered until its leader lets go).
+  bool failed() const;
   void setStoring(bool storing);
 
   // --- Readers ---

@@ -208,9 +208,10 @@ class Http1Server::Impl {
   }
 
   void start() {
-    freeSlots_ = options_.eventThreads > 0
-                     ? options_.eventThreads
-                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    slots_ = options_.eventThreads > 0
+                 ? options_.eventThreads
+                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    wakeBelow_ = std::max(1, slots_ / 2);
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       workers_.emplace_back([this] { workerLoop(); });
     }
@@ -472,23 +473,37 @@ class Http1Server::Impl {
     }
   }
 
-  // Event duty: at most `eventThreads` workers wait on epoll or run requests that have not
-  // blocked; the others stand by. A request about to wait (pipeline::mayBlock) releases its slot.
+  // Event duty: at most `slots_` workers wait on epoll or run requests that have not blocked;
+  // the others stand by. A request about to wait (pipeline::mayBlock) gives its slot up. A
+  // standby thread is woken only when fewer than `wakeBelow_` slots are held: a thread that
+  // finishes a blocked request usually takes a free slot back itself, so a request that waits
+  // on the origin costs no thread hand-off while others still take events.
+  bool tryTakeSlot() {
+    int held = active_.load();
+    while (held < slots_) {
+      if (active_.compare_exchange_weak(held, held + 1)) return true;
+    }
+    return false;
+  }
+
   bool acquireSlot() {
+    if (tryTakeSlot()) return true;
     std::unique_lock lock(slotMutex_);
-    slotFree_.wait(lock, [this] { return freeSlots_ > 0 || stopping_.load(); });
-    if (stopping_.load()) return false;
-    --freeSlots_;
-    return true;
+    ++standby_;
+    for (;;) {
+      slotFree_.wait(lock, [this] { return stopping_.load() || active_.load() < wakeBelow_; });
+      if (stopping_.load()) break;
+      if (tryTakeSlot()) break;
+    }
+    --standby_;
+    return !stopping_.load();
   }
 
   static void releaseSlot(void* context) {
     auto* self = static_cast<Impl*>(context);
-    {
-      std::lock_guard lock(self->slotMutex_);
-      ++self->freeSlots_;
-    }
-    self->slotFree_.notify_one();
+    if (self->active_.fetch_sub(1) - 1 >= self->wakeBelow_) return;
+    std::lock_guard lock(self->slotMutex_);
+    if (self->standby_ > 0) self->slotFree_.notify_one();
   }
 
   void workerLoop() {
@@ -571,9 +586,12 @@ class Http1Server::Impl {
   std::atomic<bool> stopping_{false};
   std::mutex registryMutex_;
   Conn* head_ = nullptr;
-  std::mutex slotMutex_;
+  int slots_ = 1;
+  int wakeBelow_ = 1;
+  std::atomic<int> active_{0};
+  std::mutex slotMutex_;  // Guards standby_; slotFree_ waits on it.
   std::condition_variable slotFree_;
-  int freeSlots_ = 1;
+  int standby_ = 0;
   std::mutex reapMutex_;
   std::condition_variable reapWake_;
   bool reapStop_ = false;

@@ -171,6 +171,23 @@ TEST(CoalescerTest, OneLeaderPerKeyUntilReleased) {
   EXPECT_EQ(coalescer.counters().coalescedWaiters.load(), 1u);
 }
 
+TEST(CoalescerTest, AFailedFillIsNotJoinedEvenBeforeItsLeaderLetsGo) {
+  Coalescer coalescer(Coalescer::Options{});
+  auto first = coalescer.join("k");
+  ASSERT_TRUE(first.leader);
+  first.fill->append("cut body", 8);
+  first.fill->fail("origin reset");
+  // The leader still holds its ticket (it is logging, cleaning up): a new request gets a fill
+  // of its own rather than the failure and the cut body.
+  auto second = coalescer.join("k");
+  EXPECT_TRUE(second.leader);
+  EXPECT_NE(first.fill, second.fill);
+  first.leader.reset();  // The old leader letting go does not unregister the new fill.
+  auto third = coalescer.join("k");
+  EXPECT_FALSE(third.leader);
+  EXPECT_EQ(third.fill, second.fill);
+}
+
 TEST(CoalescerTest, ConcurrentJoinsMakeExactlyOneLeader) {
   Coalescer coalescer(Coalescer::Options{});
   std::atomic<int> leaders{0};
