@@ -133,6 +133,49 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
       sendText(response, HTTPResponse::HTTP_OK, "application/json", callbacks_.purgesJson());
       return;
     }
+    if (path == "/api/backends") {
+      if (method != "GET") {
+        response.set("Allow", "GET");
+        sendJsonError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return;
+      }
+      if (!callbacks_.backendsJson) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "no backends");
+        return;
+      }
+      sendText(response, HTTPResponse::HTTP_OK, "application/json", callbacks_.backendsJson());
+      return;
+    }
+    if (path.rfind("/api/backends/", 0) == 0) {
+      // /api/backends/POOL/BACKEND/ACTION; names never contain '/' (the config refuses them).
+      const std::string rest = path.substr(std::string("/api/backends/").size());
+      const auto first = rest.find('/');
+      const auto second = first == std::string::npos ? first : rest.find('/', first + 1);
+      if (second == std::string::npos || rest.find('/', second + 1) != std::string::npos ||
+          first == 0 || second == first + 1 || second + 1 == rest.size()) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND,
+                      "expected /api/backends/POOL/BACKEND/drain or /enable");
+        return;
+      }
+      const std::string action = rest.substr(second + 1);
+      if (action != "drain" && action != "enable") {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "unknown action");
+        return;
+      }
+      if (method != "POST") {
+        response.set("Allow", "POST");
+        sendJsonError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return;
+      }
+      if (!callbacks_.backendAction) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "no backends");
+        return;
+      }
+      auto [status, json] = callbacks_.backendAction(
+          rest.substr(0, first), rest.substr(first + 1, second - first - 1), action, actor);
+      sendText(response, static_cast<HTTPResponse::HTTPStatus>(status), "application/json", json);
+      return;
+    }
     if (path == "/api/stats") {
       if (method != "GET") {
         response.set("Allow", "GET");
