@@ -10,6 +10,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
 
 #include <algorithm>
 #include <cctype>
@@ -171,8 +172,16 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
         sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "no backends");
         return;
       }
-      auto [status, json] = callbacks_.backendAction(
-          rest.substr(0, first), rest.substr(first + 1, second - first - 1), action, actor);
+      std::string pool;
+      std::string backend;
+      try {
+        Poco::URI::decode(rest.substr(0, first), pool);
+        Poco::URI::decode(rest.substr(first + 1, second - first - 1), backend);
+      } catch (const Poco::Exception&) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "bad pool or backend name");
+        return;
+      }
+      auto [status, json] = callbacks_.backendAction(pool, backend, action, actor);
       sendText(response, static_cast<HTTPResponse::HTTPStatus>(status), "application/json", json);
       return;
     }
