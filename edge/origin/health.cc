@@ -2,7 +2,15 @@
 
 namespace strata::edge::origin {
 
-void HealthState::onProbe(bool ok) {
+void HealthState::onProbe(bool ok, std::int64_t nowMs) {
+  if (nowMs < downUntilMs_) {
+    coolDownGood_ = ok ? coolDownGood_ + 1 : 0;
+    if (coolDownGood_ >= rise_) {
+      downUntilMs_ = 0;
+      coolDownGood_ = 0;
+      failures_ = 0;
+    }
+  }
   if (ok == activeUp_) {
     probeStreak_ = 0;
     return;
@@ -23,6 +31,7 @@ bool HealthState::onRequestFailure(std::int64_t nowMs) {
   if (nowMs < downUntilMs_) return false;  // Already cooling down (requests still in flight).
   if (++failures_ < passive_.failures) return false;
   failures_ = 0;
+  coolDownGood_ = 0;
   downUntilMs_ = nowMs + passive_.cooldownMs;
   return true;
 }

@@ -6,7 +6,8 @@
 //    `rise` consecutive good probes bring it back. A backend starts up, so a node serves at once.
 //  - Passive checks: `failures` consecutive failed requests (connect errors, resets, timeouts,
 //    502/503/504) take it out of rotation for `cooldown`; any success resets the count. After
-//    the cool-down it gets traffic again and the count starts afresh.
+//    the cool-down it gets traffic again and the count starts afresh. With active checks, `rise`
+//    good probes in a row end a cool-down early: probes decide when a backend is back.
 // healthy(now) is "active says up and no passive cool-down is running".
 //
 // Thread-safety: none; the owner (OriginPool's backend entry) guards it with a mutex.
@@ -26,7 +27,7 @@ class HealthState {
       : rise_(rise < 1 ? 1 : rise), fall_(fall < 1 ? 1 : fall), passive_(passive) {}
 
   // The result of one active probe.
-  void onProbe(bool ok);
+  void onProbe(bool ok, std::int64_t nowMs);
   // The outcome of one proxied request. Returns true when this failure started a cool-down.
   bool onRequestFailure(std::int64_t nowMs);
   void onRequestSuccess();
@@ -41,8 +42,9 @@ class HealthState {
   int fall_;
   PassiveOptions passive_;
   bool activeUp_ = true;
-  int probeStreak_ = 0;  // Consecutive probes disagreeing with activeUp_.
-  int failures_ = 0;     // Consecutive failed requests.
+  int probeStreak_ = 0;   // Consecutive probes disagreeing with activeUp_.
+  int failures_ = 0;      // Consecutive failed requests.
+  int coolDownGood_ = 0;  // Consecutive good probes during a cool-down.
   std::int64_t downUntilMs_ = 0;
 };
 

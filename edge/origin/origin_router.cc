@@ -177,9 +177,10 @@ void OriginPool::recordProbe(std::size_t i, bool ok) {
   bool after = false;
   {
     std::lock_guard lock(b.mutex);
-    before = b.health.activeUp();
-    b.health.onProbe(ok);
-    after = b.health.activeUp();
+    const std::int64_t now = clock_();
+    before = b.health.healthy(now);
+    b.health.onProbe(ok, now);
+    after = b.health.healthy(now);
   }
   if (before != after) {
     if (after) {

@@ -10,21 +10,21 @@ namespace {
 TEST(HealthStateTest, ActiveChecksNeedFallFailuresToGoDownAndRiseSuccessesToComeBack) {
   HealthState h(/*rise=*/2, /*fall=*/3, PassiveOptions{0, 0});
   EXPECT_TRUE(h.healthy(0));
-  h.onProbe(false);
-  h.onProbe(false);
+  h.onProbe(false, 0);
+  h.onProbe(false, 0);
   EXPECT_TRUE(h.healthy(0));  // Two of three.
-  h.onProbe(true);            // A good probe resets the streak.
-  h.onProbe(false);
-  h.onProbe(false);
+  h.onProbe(true, 0);         // A good probe resets the streak.
+  h.onProbe(false, 0);
+  h.onProbe(false, 0);
   EXPECT_TRUE(h.healthy(0));
-  h.onProbe(false);
+  h.onProbe(false, 0);
   EXPECT_FALSE(h.healthy(0));
-  h.onProbe(true);
+  h.onProbe(true, 0);
   EXPECT_FALSE(h.healthy(0));  // One of two.
-  h.onProbe(false);
-  h.onProbe(true);
+  h.onProbe(false, 0);
+  h.onProbe(true, 0);
   EXPECT_FALSE(h.healthy(0));  // The streak restarted.
-  h.onProbe(true);
+  h.onProbe(true, 0);
   EXPECT_TRUE(h.healthy(0));
 }
 
@@ -56,15 +56,27 @@ TEST(HealthStateTest, ActiveRecoveryEndsAPassiveCoolDown) {
   HealthState h(2, 1, PassiveOptions{1, 60000});
   h.onRequestFailure(0);
   EXPECT_FALSE(h.healthy(1));
-  h.onProbe(false);  // Down by the probes too.
-  h.onProbe(true);
-  h.onProbe(true);
+  h.onProbe(false, 0);  // Down by the probes too.
+  h.onProbe(true, 0);
+  h.onProbe(true, 0);
   EXPECT_TRUE(h.healthy(2));  // Probes proved it up: no need to wait out the minute.
+}
+
+TEST(HealthStateTest, RiseGoodProbesEndAPassiveCoolDownEarly) {
+  HealthState h(2, 3, PassiveOptions{1, 60000});
+  h.onRequestFailure(0);  // Probes never saw it down: the requests did.
+  EXPECT_FALSE(h.healthy(10));
+  h.onProbe(true, 10);
+  h.onProbe(false, 20);  // The streak must be unbroken.
+  h.onProbe(true, 30);
+  EXPECT_FALSE(h.healthy(30));
+  h.onProbe(true, 40);
+  EXPECT_TRUE(h.healthy(40));
 }
 
 TEST(HealthStateTest, DownByProbesStaysDownWhateverRequestsSay) {
   HealthState h(1, 1, PassiveOptions{3, 1000});
-  h.onProbe(false);
+  h.onProbe(false, 0);
   h.onRequestSuccess();
   EXPECT_FALSE(h.healthy(0));
   EXPECT_FALSE(h.healthy(1000000));
