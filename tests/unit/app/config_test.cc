@@ -37,6 +37,10 @@ std::filesystem::path sourceDir() {
   if (const char* dir = std::getenv("STRATA_SOURCE_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
   }
+#ifdef STRATA_DEFAULT_SOURCE_DIR
+  // Set by strata_test(); __FILE__ may be relative (ccache's base_dir rewrites paths).
+  return STRATA_DEFAULT_SOURCE_DIR;
+#endif
   // tests/unit/app/config_test.cc -> repository root.
   return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
 }
