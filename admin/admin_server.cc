@@ -10,6 +10,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
 
 #include <algorithm>
 #include <cctype>
@@ -131,6 +132,57 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
     }
     if (path == "/api/purges" && callbacks_.purgesJson) {
       sendText(response, HTTPResponse::HTTP_OK, "application/json", callbacks_.purgesJson());
+      return;
+    }
+    if (path == "/api/backends") {
+      if (method != "GET") {
+        response.set("Allow", "GET");
+        sendJsonError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return;
+      }
+      if (!callbacks_.backendsJson) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "no backends");
+        return;
+      }
+      sendText(response, HTTPResponse::HTTP_OK, "application/json", callbacks_.backendsJson());
+      return;
+    }
+    if (path.rfind("/api/backends/", 0) == 0) {
+      // /api/backends/POOL/BACKEND/ACTION; names never contain '/' (the config refuses them).
+      const std::string rest = path.substr(std::string("/api/backends/").size());
+      const auto first = rest.find('/');
+      const auto second = first == std::string::npos ? first : rest.find('/', first + 1);
+      if (second == std::string::npos || rest.find('/', second + 1) != std::string::npos ||
+          first == 0 || second == first + 1 || second + 1 == rest.size()) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND,
+                      "expected /api/backends/POOL/BACKEND/drain or /enable");
+        return;
+      }
+      const std::string action = rest.substr(second + 1);
+      if (action != "drain" && action != "enable") {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "unknown action");
+        return;
+      }
+      if (method != "POST") {
+        response.set("Allow", "POST");
+        sendJsonError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return;
+      }
+      if (!callbacks_.backendAction) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "no backends");
+        return;
+      }
+      std::string pool;
+      std::string backend;
+      try {
+        Poco::URI::decode(rest.substr(0, first), pool);
+        Poco::URI::decode(rest.substr(first + 1, second - first - 1), backend);
+      } catch (const Poco::Exception&) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "bad pool or backend name");
+        return;
+      }
+      auto [status, json] = callbacks_.backendAction(pool, backend, action, actor);
+      sendText(response, static_cast<HTTPResponse::HTTPStatus>(status), "application/json", json);
       return;
     }
     if (path == "/api/stats") {

@@ -32,7 +32,13 @@ struct AdminCallbacks {
   std::function<std::pair<int, std::string>(const std::string& body, const std::string& actor,
                                             const std::string& client)>
       purge;
-  std::function<std::string()> purgesJson;  // The body of GET /api/purges.
+  std::function<std::string()> purgesJson;    // The body of GET /api/purges.
+  std::function<std::string()> backendsJson;  // The body of GET /api/backends.
+  // POST /api/backends/POOL/BACKEND/ACTION (ACTION: "drain" or "enable"), with the caller's
+  // token name; returns the HTTP status and JSON body (404 for an unknown pool or backend).
+  std::function<std::pair<int, std::string>(const std::string& pool, const std::string& backend,
+                                            const std::string& action, const std::string& actor)>
+      backendAction;
 };
 
 // Largest POST /api/purge body read; a larger one is answered 413 unread.

@@ -3,6 +3,8 @@
 //   stratactl [--json] [--node URL]... purge [--soft] [--prefix P]... [--tag T]... [URL...]
 //   stratactl [--json] [--node URL]... purge [--soft] --all
 //   stratactl [--json] [--node URL]... purges
+//   stratactl [--json] [--node URL]... backends
+//   stratactl [--json] [--node URL]... backend drain|enable POOL/BACKEND
 // Environment: STRATA_ADMIN_URL (default http://127.0.0.1:9090; may be a comma-separated list
 // of nodes), STRATA_ADMIN_TOKEN (one token, sent to every node).
 // Nodes are called one after the other in the given order; the first failure stops the run.
@@ -44,6 +46,9 @@ constexpr char kUsage[] =
     "  purge --all                   purge everything (not combinable with targets)\n"
     "        --soft                  mark stale instead of deleting\n"
     "  purges                        list recent purges, newest first\n"
+    "  backends                      pools and backends: state, health, weight, load, errors\n"
+    "  backend drain POOL/BACKEND    send no new requests to a backend (in-flight ones finish)\n"
+    "  backend enable POOL/BACKEND   put a drained backend back into rotation\n"
     "URLs, --prefix and --tag may be combined in one purge; URLs and prefixes are absolute\n"
     "http(s) URLs.\n"
     "options:\n"
@@ -230,6 +235,45 @@ int printPurges(const std::string& node, Poco::JSON::Object::Ptr answer, bool js
   return kExitOk;
 }
 
+int printBackends(const std::string& node, Poco::JSON::Object::Ptr answer, bool json, bool) {
+  if (json) {
+    answer->set("node", node);
+    std::cout << compact(answer) << "\n";
+    return kExitOk;
+  }
+  auto pools = answer->getArray("pools");
+  if (!pools) return kExitOk;
+  for (std::size_t i = 0; i < pools->size(); ++i) {
+    auto pool = pools->getObject(static_cast<unsigned>(i));
+    if (!pool) continue;
+    std::cout << node << ": pool " << text(pool, "name") << " (" << text(pool, "policy") << ", "
+              << text(pool, "healthy") << " healthy)\n";
+    auto backends = pool->getArray("backends");
+    if (!backends) continue;
+    for (std::size_t j = 0; j < backends->size(); ++j) {
+      auto b = backends->getObject(static_cast<unsigned>(j));
+      if (!b) continue;
+      std::cout << node << ":   " << text(b, "name") << " " << text(b, "url") << " "
+                << text(b, "state") << " weight=" << text(b, "weight")
+                << " in_flight=" << text(b, "in_flight") << " requests=" << text(b, "requests")
+                << " errors=" << text(b, "errors") << " latency_ms=" << text(b, "latency_ms")
+                << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int printBackendAction(const std::string& node, Poco::JSON::Object::Ptr answer, bool json, bool) {
+  if (json) {
+    answer->set("node", node);
+    std::cout << compact(answer) << "\n";
+  } else {
+    std::cout << node << ": " << text(answer, "pool") << "/" << text(answer, "backend") << " "
+              << text(answer, "state") << "\n";
+  }
+  return kExitOk;
+}
+
 int printStats(const std::string& node, Poco::JSON::Object::Ptr answer, bool json, bool multi) {
   if (json) {
     if (multi) answer->set("node", node);
@@ -294,7 +338,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> prefixes;
   std::vector<std::string> tags;
   std::string command;
-  std::vector<std::string> purgeFlags;  // purge-only flags seen, for commands that take none
+  std::vector<std::string> purgeFlags;   // purge-only flags seen, for commands that take none
+  std::vector<std::string> backendArgs;  // backend ACTION POOL/BACKEND
 
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -340,13 +385,16 @@ int main(int argc, char** argv) {
       command = arg;
     } else if (command == "purge") {
       urls.push_back(arg);
+    } else if (command == "backend" && backendArgs.size() < 2) {
+      backendArgs.push_back(arg);
     } else {
       return usageError("unexpected argument " + arg + " for " + command);
     }
   }
 
   if (command.empty()) return usageError("no command");
-  if (command != "stats" && command != "purge" && command != "purges") {
+  if (command != "stats" && command != "purge" && command != "purges" && command != "backends" &&
+      command != "backend") {
     return usageError("unknown command " + command);
   }
   if (command != "purge" && !purgeFlags.empty()) {
@@ -374,6 +422,29 @@ int main(int argc, char** argv) {
   }
   if (command == "purges") {
     return runOnNodes(nodes, "GET", "/api/purges", nullptr, json, printPurges);
+  }
+  if (command == "backends") {
+    return runOnNodes(nodes, "GET", "/api/backends", nullptr, json, printBackends);
+  }
+  if (command == "backend") {
+    if (backendArgs.size() != 2) return usageError("usage: backend drain|enable POOL/BACKEND");
+    const std::string& action = backendArgs[0];
+    if (action != "drain" && action != "enable") {
+      return usageError("unknown backend action " + action + " (expected drain or enable)");
+    }
+    const std::string& target = backendArgs[1];
+    const auto slash = target.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == target.size() ||
+        target.find('/', slash + 1) != std::string::npos) {
+      return usageError("expected POOL/BACKEND, got " + target);
+    }
+    std::string encoded;
+    Poco::URI::encode(target.substr(0, slash), "/?#%", encoded);
+    encoded += "/";
+    Poco::URI::encode(target.substr(slash + 1), "/?#%", encoded);
+    const std::string empty;
+    return runOnNodes(nodes, "POST", "/api/backends/" + encoded + "/" + action, &empty, json,
+                      printBackendAction);
   }
 
   // purge

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -35,8 +36,6 @@ constexpr std::size_t kMaxNodeNameLength = 64;
 
 // Keys later versions will own: accepted by name, rejected as "not supported yet".
 const std::set<std::string, std::less<>> kReservedTopLevel = {"tls", "security"};
-const std::set<std::string, std::less<>> kReservedPoolKeys = {"health_check", "load_balancing",
-                                                              "retries"};
 const std::set<std::string, std::less<>> kNoReservedKeys;
 
 // ----------------------------------------------------------------------------------------------
@@ -673,10 +672,15 @@ class Loader {
       bool sawName = false;
       bool sawBackends = false;
       YAML::Mark backendsMark = itemMark;
+      std::optional<YAML::Mark> legacyConnect;
+      std::optional<YAML::Mark> legacyRead;
+      bool sawConnect = false;
+      bool sawReadParts = false;
       const bool isMap = visitMap(
           item, itemMark, path,
-          {"name", "backends", "connect_timeout", "read_timeout", "max_idle_connections"},
-          kReservedPoolKeys, [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+          {"name", "backends", "load_balancing", "health_check", "passive", "retries", "timeouts",
+           "connect_timeout", "read_timeout", "max_idle_connections", "tls"},
+          kNoReservedKeys, [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
             const std::string field = path + "." + key;
             if (key == "name") {
               sawName = true;
@@ -698,16 +702,82 @@ class Loader {
               sawBackends = true;
               backendsMark = keyMark;
               if (!readBackends(v, keyMark, field, pool)) good = false;
+            } else if (key == "load_balancing") {
+              auto text = readString(v, keyMark, field, "round_robin, least_conn or hash");
+              if (!text) return;
+              if (*text != "round_robin" && *text != "least_conn" && *text != "hash") {
+                error(markOf(v, keyMark), field + ": unknown policy '" + *text +
+                                              "' (expected round_robin, least_conn or hash)");
+                return;
+              }
+              pool.loadBalancing = *text;
+            } else if (key == "health_check") {
+              readHealthCheck(v, keyMark, field, pool.healthCheck);
+            } else if (key == "passive") {
+              visitMap(v, keyMark, field, {"failures", "cooldown"}, kNoReservedKeys,
+                       [&](const std::string& k, const YAML::Mark& m, const Node& value) {
+                         if (k == "failures") {
+                           if (auto n = readInt(value, m, field + "." + k, 0, 1000)) {
+                             pool.passiveFailures = static_cast<int>(*n);
+                           }
+                         } else if (auto ms = readDuration(value, m, field + "." + k, 1)) {
+                           pool.passiveCooldownMs = *ms;
+                         }
+                       });
+            } else if (key == "retries") {
+              visitMap(v, keyMark, field, {"tries", "deadline"}, kNoReservedKeys,
+                       [&](const std::string& k, const YAML::Mark& m, const Node& value) {
+                         if (k == "tries") {
+                           if (auto n = readInt(value, m, field + "." + k, 1, 20)) {
+                             pool.retryTries = static_cast<int>(*n);
+                           }
+                         } else if (auto ms = readDuration(value, m, field + "." + k, 1)) {
+                           pool.retryDeadlineMs = *ms;
+                         }
+                       });
+            } else if (key == "timeouts") {
+              visitMap(v, keyMark, field, {"connect", "first_byte", "between_bytes", "total"},
+                       kNoReservedKeys,
+                       [&](const std::string& k, const YAML::Mark& m, const Node& value) {
+                         auto ms = readDuration(value, m, field + "." + k, k == "total" ? 0 : 1);
+                         if (!ms) return;
+                         if (k == "connect") {
+                           sawConnect = true;
+                           pool.connectTimeoutMs = *ms;
+                         } else if (k == "first_byte") {
+                           sawReadParts = true;
+                           pool.firstByteTimeoutMs = *ms;
+                         } else if (k == "between_bytes") {
+                           sawReadParts = true;
+                           pool.betweenBytesTimeoutMs = *ms;
+                         } else {
+                           pool.totalTimeoutMs = *ms;
+                         }
+                       });
             } else if (key == "connect_timeout") {
+              legacyConnect = keyMark;
               if (auto ms = readDuration(v, keyMark, field, 1)) pool.connectTimeoutMs = *ms;
             } else if (key == "read_timeout") {
+              legacyRead = keyMark;
               if (auto ms = readDuration(v, keyMark, field, 1)) pool.readTimeoutMs = *ms;
+            } else if (key == "tls") {
+              readPoolTls(v, keyMark, field, pool);
             } else {
               if (auto n = readInt(v, keyMark, field, 0, kMaxIdleConnections)) {
                 pool.maxIdleConnections = static_cast<int>(*n);
               }
             }
           });
+      if (legacyConnect && sawConnect) {
+        error(*legacyConnect, path +
+                                  ".connect_timeout: give either connect_timeout or "
+                                  "timeouts.connect, not both (connect_timeout is the old name)");
+      }
+      if (legacyRead && sawReadParts) {
+        error(*legacyRead, path +
+                               ".read_timeout: give either read_timeout or "
+                               "timeouts.first_byte/between_bytes, not both");
+      }
       if (!isMap) continue;
       if (!sawName) {
         missing(itemMark, path, "name");
@@ -722,6 +792,78 @@ class Loader {
       }
       if (good) config_.pools.push_back(std::move(pool));
     }
+  }
+
+  void readHealthCheck(const Node& node, const YAML::Mark& at, const std::string& path,
+                       HealthCheck& check) {
+    check.enabled = true;
+    visitMap(node, at, path, {"path", "expect_status", "interval", "timeout", "rise", "fall"},
+             kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               const std::string field = path + "." + key;
+               if (key == "path") {
+                 auto text = readString(v, keyMark, field, "a path such as /healthz");
+                 if (!text) return;
+                 if (text->empty() || text->front() != '/' ||
+                     std::any_of(text->begin(), text->end(), [](char c) {
+                       return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+                     })) {
+                   error(markOf(v, keyMark),
+                         field + ": '" + *text + "' must start with '/' and contain no spaces");
+                   return;
+                 }
+                 check.path = *text;
+               } else if (key == "expect_status") {
+                 if (auto n = readInt(v, keyMark, field, 100, 599)) {
+                   check.expectStatus = static_cast<int>(*n);
+                 }
+               } else if (key == "interval") {
+                 if (auto ms = readDuration(v, keyMark, field, 10)) check.intervalMs = *ms;
+               } else if (key == "timeout") {
+                 if (auto ms = readDuration(v, keyMark, field, 1)) check.timeoutMs = *ms;
+               } else if (key == "rise") {
+                 if (auto n = readInt(v, keyMark, field, 1, 100)) check.rise = static_cast<int>(*n);
+               } else {
+                 if (auto n = readInt(v, keyMark, field, 1, 100)) check.fall = static_cast<int>(*n);
+               }
+             });
+  }
+
+  void readPoolTls(const Node& node, const YAML::Mark& at, const std::string& path, Pool& pool) {
+    visitMap(node, at, path, {"ca_file", "verify", "sni"}, kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               const std::string field = path + "." + key;
+               const YAML::Mark valueMark = markOf(v, keyMark);
+               if (key == "ca_file") {
+                 auto file = readString(v, keyMark, field, "a PEM file path");
+                 if (!file) return;
+                 struct stat st {};
+                 if (file->empty() || ::stat(file->c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+                     ::access(file->c_str(), R_OK) != 0) {
+                   error(valueMark, field + ": cannot read CA file '" + *file + "'");
+                   return;
+                 }
+                 pool.tlsCaFile = *file;
+               } else if (key == "verify") {
+                 auto text = readString(v, keyMark, field, "true or false");
+                 if (!text) return;
+                 if (*text == "true") {
+                   pool.tlsVerify = true;
+                 } else if (*text == "false") {
+                   pool.tlsVerify = false;
+                 } else {
+                   error(valueMark, field + ": expected true or false, got '" + *text + "'");
+                 }
+               } else {
+                 auto name = readString(v, keyMark, field, "a host name");
+                 if (!name) return;
+                 if (!isValidHostName(*name)) {
+                   error(valueMark, field + ": '" + *name + "' is not a host name");
+                   return;
+                 }
+                 pool.tlsSni = *name;
+               }
+             });
   }
 
   // Returns false when the list itself is unusable; a bad backend is reported and skipped.

@@ -17,12 +17,42 @@ struct Backend {
   int weight = 1;    // Default: 1 (0 takes no traffic).
 };
 
+// pools[].health_check: active probes. Present: enabled.
+struct HealthCheck {
+  bool enabled = false;
+  std::string path = "/";          // Default: "/"
+  int expectStatus = 200;          // Default: 200
+  std::int64_t intervalMs = 5000;  // Default: 5s
+  std::int64_t timeoutMs = 2000;   // Default: 2s
+  int rise = 2;                    // Default: 2 good probes to come back
+  int fall = 3;                    // Default: 3 failed probes to go down
+};
+
 struct Pool {
   std::string name;
   std::vector<Backend> backends;
-  std::int64_t connectTimeoutMs = 2000;  // Default: 2s
-  std::int64_t readTimeoutMs = 30000;    // Default: 30s (first byte and between bytes)
-  int maxIdleConnections = 64;           // Default: 64 kept-alive connections per backend
+  std::string loadBalancing = "round_robin";  // Default: round_robin (| least_conn | hash)
+  HealthCheck healthCheck;                    // health_check
+  int passiveFailures = 3;                    // passive.failures. Default: 3 (0: off)
+  std::int64_t passiveCooldownMs = 10000;     // passive.cooldown. Default: 10s
+  int retryTries = 3;                         // retries.tries. Default: 3 per pool
+  std::int64_t retryDeadlineMs = 30000;       // retries.deadline. Default: 30s
+  std::int64_t connectTimeoutMs = 2000;       // timeouts.connect (or connect_timeout). 2s
+  // read_timeout: the first-byte and between-bytes timeouts when those are not given.
+  std::int64_t readTimeoutMs = 30000;      // Default: 30s
+  std::int64_t firstByteTimeoutMs = 0;     // timeouts.first_byte. Default: 0 (read_timeout)
+  std::int64_t betweenBytesTimeoutMs = 0;  // timeouts.between_bytes. Default: 0 (read_timeout)
+  std::int64_t totalTimeoutMs = 0;         // timeouts.total. Default: 0 (no limit)
+  int maxIdleConnections = 64;             // Default: 64 kept-alive connections per backend
+  std::string tlsCaFile;                   // tls.ca_file. Default: "" (system CAs)
+  bool tlsVerify = true;                   // tls.verify. Default: true (false: tests only)
+  std::string tlsSni;                      // tls.sni. Default: "" (the backend's host)
+  std::int64_t firstByteMs() const {
+    return firstByteTimeoutMs ? firstByteTimeoutMs : readTimeoutMs;
+  }
+  std::int64_t betweenBytesMs() const {
+    return betweenBytesTimeoutMs ? betweenBytesTimeoutMs : readTimeoutMs;
+  }
 };
 
 struct Route {

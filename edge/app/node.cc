@@ -14,6 +14,7 @@
 #include <Poco/ThreadPool.h>
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -60,30 +61,6 @@ bool splitHostPort(const std::string& address, std::string* host, std::uint16_t*
   return true;
 }
 
-// "http://host:port[/]" -> host and port (80/443 by default).
-bool splitUrl(const std::string& url, std::string* host, std::uint16_t* port) {
-  std::string rest;
-  std::uint16_t defaultPort = 80;
-  if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else if (url.rfind("https://", 0) == 0) {
-    rest = url.substr(8);
-    defaultPort = 443;
-  } else {
-    return false;
-  }
-  rest = rest.substr(0, rest.find('/'));
-  auto bracket = rest.find(']');
-  auto colon = rest.rfind(':');
-  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
-    return splitHostPort(rest, host, port);
-  }
-  *host = rest;
-  if (host->size() >= 2 && host->front() == '[') *host = host->substr(1, host->size() - 2);
-  *port = defaultPort;
-  return true;
-}
-
 std::string randomToken() {
   std::random_device device;
   static constexpr char kHex[] = "0123456789abcdef";
@@ -126,6 +103,9 @@ struct Node::Impl {
   std::size_t reclaimOnce(std::int64_t now);
 
   bool buildOrigins(std::string* error);
+  std::string backendsJson() const;
+  std::pair<int, std::string> backendAction(const std::string& pool, const std::string& backend,
+                                            const std::string& action, const std::string& actor);
   bool bindProxy(std::string* error);
 };
 
@@ -227,28 +207,56 @@ std::string Node::Impl::purgesJson() const {
 bool Node::Impl::buildOrigins(std::string* error) {
   std::vector<std::unique_ptr<origin::OriginPool>> pools;
   for (const auto& poolConfig : config.pools) {
-    std::vector<std::unique_ptr<origin::Origin>> backends;
+    origin::PoolOptions options;
+    options.policy = origin::parseBalancePolicy(poolConfig.loadBalancing)
+                         .value_or(origin::BalancePolicy::kRoundRobin);
+    const HealthCheck& hc = poolConfig.healthCheck;
+    options.healthCheck = {hc.enabled,   hc.path, hc.expectStatus, hc.intervalMs,
+                           hc.timeoutMs, hc.rise, hc.fall};
+    options.passive = {poolConfig.passiveFailures, poolConfig.passiveCooldownMs};
+    options.retries = {poolConfig.retryTries, poolConfig.retryDeadlineMs};
+    std::vector<origin::OriginPool::Member> members;
     for (const auto& b : poolConfig.backends) {
+      origin::OriginPool::Member member;
+      member.name = b.name;
+      member.url = b.url;
+      member.weight = b.weight;
       if (b.url == "demo:") {
-        backends.push_back(std::make_unique<origin::DemoOrigin>());
+        member.origin = std::make_unique<origin::DemoOrigin>();
+        members.push_back(std::move(member));
         continue;
       }
-      if (b.url.rfind("https://", 0) == 0) {
-        *error = "backend " + b.url + ": https:// origins are not supported yet";
+      auto url = parseBackendUrl(b.url);
+      if (!url || url->demo) {
+        *error = "backend " + b.url + ": not an http:// or https:// URL";
         return false;
       }
-      origin::HttpBackendOptions options;
-      options.name = b.name;
-      if (!splitUrl(b.url, &options.host, &options.port)) {
-        *error = "backend " + b.url + ": not an http:// URL";
-        return false;
+      origin::HttpBackendOptions http;
+      http.name = b.name;
+      http.host = url->host;
+      http.port = static_cast<std::uint16_t>(url->port);
+      http.connectTimeoutMs = poolConfig.connectTimeoutMs;
+      http.firstByteTimeoutMs = poolConfig.firstByteMs();
+      http.betweenBytesTimeoutMs = poolConfig.betweenBytesMs();
+      http.totalTimeoutMs = poolConfig.totalTimeoutMs;
+      http.maxIdleConnections = poolConfig.maxIdleConnections;
+      http.tls.enabled = url->tls;
+      http.tls.caFile = poolConfig.tlsCaFile;
+      http.tls.verify = poolConfig.tlsVerify;
+      http.tls.sni = poolConfig.tlsSni;
+      if (url->tls && !poolConfig.tlsVerify) {
+        logger().warning(
+            "event=tls_verify_off pool=%s backend=%s hint=\"certificates are not checked; for "
+            "tests only\"",
+            poolConfig.name, b.name);
       }
-      options.connectTimeoutMs = poolConfig.connectTimeoutMs;
-      options.readTimeoutMs = poolConfig.readTimeoutMs;
-      options.maxIdleConnections = poolConfig.maxIdleConnections;
-      backends.push_back(std::make_unique<origin::HttpBackend>(std::move(options)));
+      auto backend = origin::HttpBackend::create(std::move(http), error);
+      if (!backend) return false;
+      member.origin = std::move(backend);
+      members.push_back(std::move(member));
     }
-    pools.push_back(std::make_unique<origin::OriginPool>(poolConfig.name, std::move(backends)));
+    pools.push_back(std::make_unique<origin::OriginPool>(poolConfig.name, std::move(options),
+                                                         std::move(members)));
   }
   std::vector<origin::RouteSpec> routes;
   for (const auto& r : config.routes) {
@@ -262,6 +270,61 @@ bool Node::Impl::buildOrigins(std::string* error) {
   }
   router = std::make_unique<origin::OriginRouter>(std::move(pools), std::move(routes));
   return true;
+}
+
+std::string Node::Impl::backendsJson() const {
+  Poco::JSON::Array pools;
+  for (const auto& p : router->snapshot()) {
+    Poco::JSON::Object pool(Poco::JSON_PRESERVE_KEY_ORDER);
+    pool.set("name", p.name);
+    pool.set("policy", p.policy);
+    pool.set("healthy", p.healthy);
+    Poco::JSON::Array backends;
+    for (const auto& b : p.backends) {
+      Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+      o.set("name", b.name);
+      o.set("url", b.url);
+      o.set("weight", b.weight);
+      o.set("state", b.state);
+      o.set("healthy", b.healthy);
+      o.set("in_flight", static_cast<Poco::Int64>(b.inFlight));
+      o.set("requests", static_cast<Poco::UInt64>(b.requests));
+      o.set("errors", static_cast<Poco::UInt64>(b.errors));
+      o.set("failures_consecutive", b.failuresConsecutive);
+      o.set("latency_ms", std::round(b.latencyMs * 100) / 100);
+      o.set("connections_reused", static_cast<Poco::UInt64>(b.connectionsReused));
+      o.set("connections_opened", static_cast<Poco::UInt64>(b.connectionsOpened));
+      const std::uint64_t total = b.connectionsReused + b.connectionsOpened;
+      o.set("reuse_ratio", total ? static_cast<double>(b.connectionsReused) / total : 0.0);
+      backends.add(o);
+    }
+    pool.set("backends", backends);
+    pools.add(pool);
+  }
+  Poco::JSON::Object root;
+  root.set("pools", pools);
+  std::ostringstream out;
+  root.stringify(out);
+  return out.str();
+}
+
+std::pair<int, std::string> Node::Impl::backendAction(const std::string& pool,
+                                                      const std::string& backend,
+                                                      const std::string& action,
+                                                      const std::string& actor) {
+  if (action != "drain" && action != "enable") return {404, jsonError("unknown action")};
+  std::string why;
+  if (!router->setDraining(pool, backend, action == "drain", &why)) {
+    return {404, jsonError(why)};
+  }
+  logger().notice("event=backend_%s pool=%s backend=%s actor=%s", action, pool, backend, actor);
+  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("pool", pool);
+  o.set("backend", backend);
+  o.set("state", std::string(action == "drain" ? "draining" : "up"));
+  std::ostringstream out;
+  o.stringify(out);
+  return {200, out.str() + "\n"};
 }
 
 bool Node::Impl::bindProxy(std::string* error) {
@@ -393,6 +456,11 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   callbacks.purge = [raw](const std::string& body, const std::string& actor,
                           const std::string& client) { return raw->purgeApi(body, actor, client); };
   callbacks.purgesJson = [raw] { return raw->purgesJson(); };
+  callbacks.backendsJson = [raw] { return raw->backendsJson(); };
+  callbacks.backendAction = [raw](const std::string& pool, const std::string& backend,
+                                  const std::string& action, const std::string& actor) {
+    return raw->backendAction(pool, backend, action, actor);
+  };
   impl->adminServer =
       admin::AdminServer::create(adminHost, adminPort, impl->tokens, std::move(callbacks), error);
   if (!impl->adminServer) return nullptr;
@@ -406,6 +474,7 @@ void Node::start() {
         "admin.tokens to choose one\"",
         impl_->tokens.front().secret);
   }
+  impl_->router->startHealthChecks();
   impl_->proxyServer->start();
   impl_->adminServer->start();
   Impl* impl = impl_.get();
@@ -440,6 +509,7 @@ void Node::stop() {
   impl_->pipeline.reset();
   impl_->executor.reset();
   impl_->coalescer.reset();
+  impl_->router->stopHealthChecks();
   impl_->router.reset();
   impl_->cache.reset();
   impl_->memory.reset();
@@ -510,6 +580,20 @@ std::string Node::statsJsonOf(const Impl& impl) {
     o.set("corrupt_entries", static_cast<Poco::UInt64>(t.corruptEntries));
     return o;
   };
+  if (impl.router) {
+    std::uint64_t reused = 0;
+    std::uint64_t opened = 0;
+    for (const auto& pool : impl.router->snapshot()) {
+      for (const auto& b : pool.backends) {
+        reused += b.connectionsReused;
+        opened += b.connectionsOpened;
+      }
+    }
+    root.set("origin_connections_reused", static_cast<Poco::UInt64>(reused));
+    root.set("origin_connections_opened", static_cast<Poco::UInt64>(opened));
+    root.set("origin_connection_reuse_ratio",
+             reused + opened ? static_cast<double>(reused) / (reused + opened) : 0.0);
+  }
   if (impl.memory) root.set("memory", tier(impl.memory->stats()));
   if (impl.disk) root.set("disk", tier(impl.disk->stats()));
   std::ostringstream out;

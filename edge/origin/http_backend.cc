@@ -4,9 +4,14 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/StreamCopier.h>
 
+#include <mutex>
 #include <utility>
 
 namespace strata::edge::origin {
@@ -33,11 +38,12 @@ class HttpOriginResponse : public OriginResponse {
   // (if any) describes a body that is not sent (RFC 9110 §8.6, RFC 9112 §6.3).
   HttpOriginResponse(HttpBackend* backend, std::unique_ptr<Poco::Net::HTTPClientSession> session,
                      const Poco::Net::HTTPResponse& head, std::istream* body, bool expectBody,
-                     std::vector<Interim> interims)
+                     std::vector<Interim> interims, std::chrono::steady_clock::time_point deadline)
       : backend_(backend),
         session_(std::move(session)),
         body_(body),
-        interims_(std::move(interims)) {
+        interims_(std::move(interims)),
+        deadline_(deadline) {
     status_ = static_cast<int>(head.getStatus());
     reason_ = head.getReason();
     for (const auto& [name, value] : head) headers_.add(name, value);
@@ -66,6 +72,10 @@ class HttpOriginResponse : public OriginResponse {
   std::int64_t read(char* buffer, std::size_t size) override {
     if (failed_) return -1;
     if (finished_) return 0;
+    if (deadline_ != std::chrono::steady_clock::time_point::max() &&
+        std::chrono::steady_clock::now() >= deadline_) {
+      return fail("the origin exchange exceeded its total timeout");
+    }
     try {
       body_->read(buffer, static_cast<std::streamsize>(size));
       std::int64_t n = body_->gcount();
@@ -99,6 +109,7 @@ class HttpOriginResponse : public OriginResponse {
   std::unique_ptr<Poco::Net::HTTPClientSession> session_;
   std::istream* body_;
   std::vector<Interim> interims_;
+  std::chrono::steady_clock::time_point deadline_;
   int status_ = 0;
   std::string reason_;
   http::HeaderList headers_;
@@ -113,9 +124,75 @@ class HttpOriginResponse : public OriginResponse {
 
 }  // namespace
 
+namespace {
+
+std::once_flag sslInitOnce;
+
+Poco::Timespan millis(std::int64_t ms) { return Poco::Timespan(ms * 1000); }
+
+}  // namespace
+
 HttpBackend::HttpBackend(HttpBackendOptions options) : options_(std::move(options)) {}
 
+std::unique_ptr<HttpBackend> HttpBackend::create(HttpBackendOptions options, std::string* error) {
+  auto backend = std::make_unique<HttpBackend>(std::move(options));
+  if (!backend->options_.tls.enabled) return backend;
+  std::call_once(sslInitOnce, [] { Poco::Net::initializeSSL(); });
+  const TlsClientOptions& tls = backend->options_.tls;
+  try {
+    Poco::Net::Context::Params params;
+    params.caLocation = tls.caFile;
+    params.loadDefaultCAs = tls.caFile.empty();
+    params.verificationMode =
+        tls.verify ? Poco::Net::Context::VERIFY_RELAXED : Poco::Net::Context::VERIFY_NONE;
+    params.verificationDepth = 9;
+    backend->context_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+  } catch (const Poco::Exception& e) {
+    *error = "backend " + backend->options_.name + ": cannot set up TLS (ca_file '" + tls.caFile +
+             "'): " + e.displayText();
+    return nullptr;
+  }
+  return backend;
+}
+
 HttpBackend::~HttpBackend() = default;
+
+ConnectionCounts HttpBackend::connections() const {
+  return {counters_.reusedConnections.load(std::memory_order_relaxed),
+          counters_.newConnections.load(std::memory_order_relaxed)};
+}
+
+std::unique_ptr<Poco::Net::HTTPClientSession> HttpBackend::newSession() const {
+  std::unique_ptr<Poco::Net::HTTPClientSession> session;
+  if (context_) {
+    auto secure =
+        std::make_unique<Poco::Net::HTTPSClientSession>(options_.host, options_.port, context_);
+    // SNI and the name verified: the configured one, else the backend's host.
+    if (!options_.tls.sni.empty()) {
+      Poco::Net::SecureStreamSocket socket(secure->socket());
+      socket.setPeerHostName(options_.tls.sni);
+    }
+    session = std::move(secure);
+  } else {
+    session = std::make_unique<Poco::Net::HTTPClientSession>(options_.host, options_.port);
+  }
+  session->setKeepAlive(true);
+  session->setTimeout(millis(options_.connectTimeoutMs), millis(options_.firstByteTimeoutMs),
+                      millis(options_.firstByteTimeoutMs));
+  return session;
+}
+
+std::unique_ptr<Poco::Net::HTTPClientSession> HttpBackend::probeSession(
+    std::int64_t timeoutMs) const {
+  try {
+    auto session = newSession();
+    session->setKeepAlive(false);
+    session->setTimeout(millis(timeoutMs), millis(timeoutMs), millis(timeoutMs));
+    return session;
+  } catch (const Poco::Exception&) {
+    return nullptr;
+  }
+}
 
 std::unique_ptr<Poco::Net::HTTPClientSession> HttpBackend::acquire(bool allowReuse, bool* reused) {
   if (allowReuse) {
@@ -132,12 +209,7 @@ std::unique_ptr<Poco::Net::HTTPClientSession> HttpBackend::acquire(bool allowReu
     }
   }
   *reused = false;
-  auto session = std::make_unique<Poco::Net::HTTPClientSession>(options_.host, options_.port);
-  session->setKeepAlive(true);
-  session->setTimeout(Poco::Timespan(options_.connectTimeoutMs * 1000),
-                      Poco::Timespan(options_.readTimeoutMs * 1000),
-                      Poco::Timespan(options_.readTimeoutMs * 1000));
-  return session;
+  return newSession();
 }
 
 void HttpBackend::release(std::unique_ptr<Poco::Net::HTTPClientSession> session) {
@@ -170,9 +242,28 @@ std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
   const bool idempotent = request.method == "GET" || request.method == "HEAD" ||
                           request.method == "PUT" || request.method == "DELETE" ||
                           request.method == "OPTIONS" || request.method == "TRACE";
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = options_.totalTimeoutMs > 0
+                            ? started + std::chrono::milliseconds(options_.totalTimeoutMs)
+                            : std::chrono::steady_clock::time_point::max();
+  // The time left before the total deadline, capped at `ms`.
+  auto capped = [&](std::int64_t ms) {
+    if (deadline == std::chrono::steady_clock::time_point::max()) return ms;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    return std::max<std::int64_t>(1, std::min<std::int64_t>(ms, left));
+  };
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool reused = false;
-    auto session = acquire(attempt == 0, &reused);
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    try {
+      session = acquire(attempt == 0, &reused);
+    } catch (const Poco::Exception& e) {
+      *failure = FetchFailure::kConnect;
+      *error = options_.name + ": " + e.displayText();
+      break;
+    }
     Poco::Net::HTTPRequest head(request.method, request.target, Poco::Net::HTTPMessage::HTTP_1_1);
     for (const auto& [name, value] : request.headers.fields()) head.add(name, value);
     if (request.body) {
@@ -186,7 +277,14 @@ std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
     FetchFailure stage = FetchFailure::kSend;
     bool bodyTouched = false;
     try {
-      if (!reused) stage = FetchFailure::kConnect;
+      if (reused) {
+        session->socket().setReceiveTimeout(millis(capped(options_.firstByteTimeoutMs)));
+      } else {
+        stage = FetchFailure::kConnect;
+        const std::int64_t firstByte = capped(options_.firstByteTimeoutMs);
+        session->setTimeout(millis(capped(options_.connectTimeoutMs)), millis(firstByte),
+                            millis(firstByte));
+      }
       std::ostream& out = session->sendRequest(head);
       stage = FetchFailure::kSend;
       if (bodyKept) {
@@ -218,8 +316,26 @@ std::unique_ptr<OriginResponse> HttpBackend::fetch(const OriginRequest& request,
       const bool expectBody = request.method != "HEAD" && status != 204 && status != 304;
       (reused ? counters_.reusedConnections : counters_.newConnections)
           .fetch_add(1, std::memory_order_relaxed);
+      session->socket().setReceiveTimeout(millis(capped(options_.betweenBytesTimeoutMs)));
       return std::make_unique<HttpOriginResponse>(this, std::move(session), responseHead, in,
-                                                  expectBody, std::move(interims));
+                                                  expectBody, std::move(interims), deadline);
+    } catch (const Poco::Net::SSLException& e) {
+      if (reused && !bodyTouched && (idempotent || stage != FetchFailure::kReceive)) continue;
+      // Certificate and handshake problems are not worth a second try on this backend; say
+      // plainly what failed, as operators grep for it.
+      *failure = stage == FetchFailure::kReceive ? stage : FetchFailure::kConnect;
+      *error = options_.name + ": TLS handshake with " + options_.host + ":" +
+               std::to_string(options_.port) + " failed: " + e.displayText() +
+               (options_.tls.caFile.empty() ? " (verified against the system CAs; set tls.ca_file)"
+                                            : " (verified against " + options_.tls.caFile + ")");
+    } catch (const Poco::TimeoutException& e) {
+      if (reused && !bodyTouched && (idempotent || stage != FetchFailure::kReceive)) continue;
+      *failure = stage;
+      *error = options_.name + ": timed out (" +
+               std::string(stage == FetchFailure::kConnect   ? "connect"
+                           : stage == FetchFailure::kReceive ? "first byte"
+                                                             : "send") +
+               "): " + e.displayText();
     } catch (const Poco::Exception& e) {
       if (reused && !bodyTouched && (idempotent || stage != FetchFailure::kReceive)) continue;
       *failure = stage;

@@ -1,6 +1,11 @@
 #pragma once
-// HttpBackend: an origin server reached over HTTP/1.1 with a pool of kept-alive connections.
+// HttpBackend: an origin server reached over HTTP/1.1, in clear or over TLS (certificate and host
+// name verified against the system CAs or a configured CA file; SNI sent), with a capped pool of
+// kept-alive connections.
 // Thread-safety: fetch() may be called concurrently; the idle-connection pool is mutex-guarded.
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Net/Context.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,21 +19,31 @@
 
 namespace Poco::Net {
 class HTTPClientSession;
-}
+}  // namespace Poco::Net
 
 namespace strata::edge::origin {
+
+struct TlsClientOptions {
+  bool enabled = false;  // https:// backend.
+  std::string caFile;    // Default: "" (the system's CA store).
+  bool verify = true;    // Default: true. false accepts any certificate: for tests only.
+  std::string sni;       // Default: "" (the backend's host). Also the name verified.
+};
 
 struct HttpBackendOptions {
   std::string name;
   std::string host;
   std::uint16_t port = 80;
   std::int64_t connectTimeoutMs = 2000;
-  std::int64_t readTimeoutMs = 30000;
-  int maxIdleConnections = 64;  // Idle kept-alive connections kept for reuse.
+  std::int64_t firstByteTimeoutMs = 30000;     // From the request sent to the response head.
+  std::int64_t betweenBytesTimeoutMs = 30000;  // Between two reads of the body.
+  std::int64_t totalTimeoutMs = 0;             // Whole exchange, body included; 0: no limit.
+  int maxIdleConnections = 64;                 // Idle kept-alive connections kept for reuse.
   // Idle connections older than this are closed rather than reused: origins close idle
   // keep-alive connections after a few seconds (5 s for Node.js and Apache), and reusing one as
   // it closes fails the request.
   std::int64_t maxIdleMs = 4000;
+  TlsClientOptions tls;
 };
 
 struct BackendCounters {
@@ -40,21 +55,31 @@ struct BackendCounters {
 
 class HttpBackend : public Origin {
  public:
-  explicit HttpBackend(HttpBackendOptions options);
+  // Fails (nullptr and `error`) when the TLS context cannot be built, e.g. an unreadable CA file.
+  static std::unique_ptr<HttpBackend> create(HttpBackendOptions options, std::string* error);
+  explicit HttpBackend(HttpBackendOptions options);  // Plain http:// only.
   ~HttpBackend() override;
 
   const std::string& name() const override { return options_.name; }
   std::unique_ptr<OriginResponse> fetch(const OriginRequest& request, FetchFailure* failure,
                                         std::string* error) override;
+  ConnectionCounts connections() const override;
   const BackendCounters& counters() const { return counters_; }
+  const HttpBackendOptions& options() const { return options_; }
+
+  // A new connection (not from the pool) with this backend's TLS settings and the given
+  // timeouts, for health probes. Never throws.
+  std::unique_ptr<Poco::Net::HTTPClientSession> probeSession(std::int64_t timeoutMs) const;
 
   // Takes back a connection whose response was read to the end (called by the response).
   void release(std::unique_ptr<Poco::Net::HTTPClientSession> session);
 
  private:
   std::unique_ptr<Poco::Net::HTTPClientSession> acquire(bool allowReuse, bool* reused);
+  std::unique_ptr<Poco::Net::HTTPClientSession> newSession() const;
 
   HttpBackendOptions options_;
+  Poco::Net::Context::Ptr context_;  // TLS backends only.
   BackendCounters counters_;
   std::mutex mutex_;
   struct Idle {

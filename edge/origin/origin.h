@@ -21,6 +21,9 @@ struct OriginRequest {
   http::HeaderList headers;         // Already cleaned of hop-by-hop fields; includes Host.
   std::istream* body = nullptr;     // Request body, or nullptr when there is none.
   std::int64_t contentLength = -1;  // Body length, or -1 when unknown (sent chunked).
+  // What a hash-balanced pool hashes to choose the backend: the cache key, set by the pipeline,
+  // so each object has one home backend (shield). Empty: the pool hashes Host and target.
+  std::string hashKey;
 };
 
 // An interim (1xx) response that came before the final one, e.g. 103 Early Hints.
@@ -53,6 +56,12 @@ class OriginResponse {
 enum class FetchFailure { kNone, kConnect, kSend, kReceive };
 const char* toString(FetchFailure f);
 
+// How an origin's requests were carried: over a kept-alive connection or a new one.
+struct ConnectionCounts {
+  std::uint64_t reused = 0;
+  std::uint64_t opened = 0;
+};
+
 class Origin {
  public:
   virtual ~Origin() = default;
@@ -61,6 +70,8 @@ class Origin {
   // with `failure` and `error` set. Safe to call from many threads at once.
   virtual std::unique_ptr<OriginResponse> fetch(const OriginRequest& request, FetchFailure* failure,
                                                 std::string* error) = 0;
+  // Connection reuse so far (zero for origins without connections). Thread-safe.
+  virtual ConnectionCounts connections() const { return {}; }
 };
 
 }  // namespace strata::edge::origin

@@ -508,6 +508,7 @@ void ProxyPipeline::startBackgroundRefresh(const ClientRequest& request, const s
 void ProxyPipeline::runFetch(FetchJob& job) {
   Fill& fill = *job.ticket->fill();
   origin::OriginRequest out = originRequestFor(job.request, options_.nodeName);
+  out.hashKey = job.baseKey;  // Hash-balanced pools (shields) give each object one home.
   out.method = "GET";  // HEAD misses fill the cache with the GET response (RFC 9111 §4.3.5).
   stripClientConditionals(out.headers);
   if (job.stored.object) {
@@ -658,6 +659,7 @@ void ProxyPipeline::runFetch(FetchJob& job) {
 void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::string* baseKey,
                                   policy::CacheStatus status, ResponseSink& sink) {
   origin::OriginRequest out = originRequestFor(request, options_.nodeName);
+  if (baseKey) out.hashKey = *baseKey;
   out.body = request.body;
   out.contentLength = request.contentLength;
 

@@ -37,6 +37,10 @@ std::filesystem::path sourceDir() {
   if (const char* dir = std::getenv("STRATA_SOURCE_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
   }
+#ifdef STRATA_DEFAULT_SOURCE_DIR
+  // Set by strata_test(); __FILE__ may be relative (ccache's base_dir rewrites paths).
+  return STRATA_DEFAULT_SOURCE_DIR;
+#endif
   // tests/unit/app/config_test.cc -> repository root.
   return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
 }
@@ -343,6 +347,51 @@ TEST(LoadConfig, EmptyRoutesListMeansDefaultRoute) {
   EXPECT_EQ(result.config.routes[0].pools, (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(LoadConfig, PoolOriginKeysAreRead) {
+  const std::string yaml =
+      "pools:\n"
+      "  - name: shields\n"
+      "    load_balancing: hash\n"
+      "    backends:\n"
+      "      - {name: s1, url: 'https://127.0.0.1:8443', weight: 9}\n"
+      "    health_check: {path: /healthz, expect_status: 204, interval: 250ms, timeout: 100ms,\n"
+      "                   rise: 4, fall: 5}\n"
+      "    passive: {failures: 7, cooldown: 3s}\n"
+      "    retries: {tries: 4, deadline: 9s}\n"
+      "    timeouts: {connect: 1s, first_byte: 2s, between_bytes: 3s, total: 1m}\n"
+      "    tls: {ca_file: /etc/hostname, verify: false, sni: origin.example}\n"
+      "  - name: legacy\n"
+      "    backends: [{url: 'demo:'}]\n"
+      "    read_timeout: 7s\n";
+  LoadResult result = loadConfigText(yaml, "t.yaml");
+  ASSERT_TRUE(result.ok()) << allErrors(result);
+  const Pool& p = result.config.pools[0];
+  EXPECT_EQ(p.loadBalancing, "hash");
+  EXPECT_TRUE(p.healthCheck.enabled);
+  EXPECT_EQ(p.healthCheck.path, "/healthz");
+  EXPECT_EQ(p.healthCheck.expectStatus, 204);
+  EXPECT_EQ(p.healthCheck.intervalMs, 250);
+  EXPECT_EQ(p.healthCheck.timeoutMs, 100);
+  EXPECT_EQ(p.healthCheck.rise, 4);
+  EXPECT_EQ(p.healthCheck.fall, 5);
+  EXPECT_EQ(p.passiveFailures, 7);
+  EXPECT_EQ(p.passiveCooldownMs, 3000);
+  EXPECT_EQ(p.retryTries, 4);
+  EXPECT_EQ(p.retryDeadlineMs, 9000);
+  EXPECT_EQ(p.connectTimeoutMs, 1000);
+  EXPECT_EQ(p.firstByteMs(), 2000);
+  EXPECT_EQ(p.betweenBytesMs(), 3000);
+  EXPECT_EQ(p.totalTimeoutMs, 60000);
+  EXPECT_EQ(p.tlsCaFile, "/etc/hostname");
+  EXPECT_FALSE(p.tlsVerify);
+  EXPECT_EQ(p.tlsSni, "origin.example");
+  const Pool& legacy = result.config.pools[1];
+  EXPECT_FALSE(legacy.healthCheck.enabled);
+  EXPECT_EQ(legacy.loadBalancing, "round_robin");
+  EXPECT_EQ(legacy.firstByteMs(), 7000);
+  EXPECT_EQ(legacy.betweenBytesMs(), 7000);
+}
+
 TEST(LoadConfig, EmptySectionsAreAccepted) {
   LoadResult result = loadConfigText(std::string("node:\nadmin:\ncache:\n") + kPools, "t.yaml");
   EXPECT_TRUE(result.ok()) << allErrors(result);
@@ -395,8 +444,29 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"PurgeAllowNotACidr", withPools("purge:\n  allow: [\"10.0.0.0/40\"]\n"),
                   "t.yaml:2:11", "purge.allow[0]"},
         ErrorCase{"Security", withPools("security: {}\n"), "t.yaml:1:1", "not supported yet"},
-        ErrorCase{"HealthCheck", std::string(kPools) + "    health_check: {}\n", "t.yaml:5:5",
-                  "'health_check' in pools[0] is not supported yet"},
+        ErrorCase{"HealthCheckUnknownKey", std::string(kPools) + "    health_check: {pth: /}\n",
+                  "t.yaml:5:20",
+                  "unknown key 'pth' in pools[0].health_check (did you mean 'path'?)"},
+        ErrorCase{"HealthCheckPath", std::string(kPools) + "    health_check: {path: x}\n",
+                  "t.yaml:5:26", "pools[0].health_check.path: 'x' must start with '/'"},
+        ErrorCase{"HealthCheckRise", std::string(kPools) + "    health_check:\n      rise: 0\n",
+                  "t.yaml:6:13", "pools[0].health_check.rise: 0 is out of range"},
+        ErrorCase{"LoadBalancing", std::string(kPools) + "    load_balancing: random\n",
+                  "t.yaml:5:21",
+                  "unknown policy 'random' (expected round_robin, least_conn or hash)"},
+        ErrorCase{"RetriesTries", std::string(kPools) + "    retries: {tries: 0}\n", "t.yaml:5:22",
+                  "pools[0].retries.tries: 0 is out of range"},
+        ErrorCase{"TimeoutsUnknown", std::string(kPools) + "    timeouts: {read: 1s}\n",
+                  "t.yaml:5:16", "unknown key 'read' in pools[0].timeouts"},
+        ErrorCase{"ConnectTwice",
+                  std::string(kPools) + "    connect_timeout: 1s\n    timeouts: {connect: 2s}\n",
+                  "t.yaml:5:5", "give either connect_timeout or timeouts.connect"},
+        ErrorCase{"TlsCaMissing", std::string(kPools) + "    tls: {ca_file: /nonexistent/ca.pem}\n",
+                  "t.yaml:5:20", "pools[0].tls.ca_file: cannot read CA file '/nonexistent/ca.pem'"},
+        ErrorCase{"TlsVerifyNotBool", std::string(kPools) + "    tls: {verify: maybe}\n",
+                  "t.yaml:5:19", "pools[0].tls.verify: expected true or false"},
+        ErrorCase{"PassiveCooldown", std::string(kPools) + "    passive: {cooldown: 10}\n",
+                  "t.yaml:5:25", "pools[0].passive.cooldown: invalid duration '10'"},
         ErrorCase{"DuplicateKey", withPools("listen: 1.2.3.4:1\nlisten: 1.2.3.4:2\n"), "t.yaml:2:1",
                   "duplicate key 'listen'"},
         // Types.
