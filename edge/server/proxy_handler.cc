@@ -1,15 +1,14 @@
 #include "edge/server/proxy_handler.h"
 
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Timestamp.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 
 namespace strata::edge::server {
 namespace {
@@ -121,54 +120,14 @@ class PocoResponseSink : public pipeline::ResponseSink {
   std::string cacheStatus_;
 };
 
-// A log field in double quotes, with quotes, backslashes and control bytes escaped.
-std::string quoted(std::string_view value) {
-  std::string out = "\"";
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
-
-void logAccess(Poco::Logger& log, const pipeline::ClientRequest& in, const std::string& version,
-               const PocoResponseSink& sink) {
-  std::string line = in.clientAddress;
-  line += " - - [";
-  line += Poco::DateTimeFormatter::format(Poco::Timestamp(), "%d/%b/%Y:%H:%M:%S +0000");
-  line += "] ";
-  line += quoted(in.method + " " + in.target + " " + version);
-  line += ' ';
-  line += std::to_string(sink.status_);
-  line += ' ';
-  line += sink.bytes_ ? std::to_string(sink.bytes_) : "-";
-  line += ' ';
-  line += quoted(in.headers.get("Referer").value_or("-"));
-  line += ' ';
-  line += quoted(in.headers.get("User-Agent").value_or("-"));
-  line += ' ';
-  line += quoted(sink.cacheStatus_);
-  log.information(line);
-}
-
 class ProxyHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  ProxyHandler(pipeline::ProxyPipeline& pipeline, Poco::Logger* accessLog)
-      : pipeline_(pipeline), accessLog_(accessLog) {}
+  ProxyHandler(pipeline::ProxyPipeline& pipeline, pipeline::RequestObserver* observer)
+      : pipeline_(pipeline), observer_(observer) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
+    const auto started = std::chrono::steady_clock::now();
     pipeline::ClientRequest in;
     in.method = request.getMethod();
     in.target = request.getURI();
@@ -191,7 +150,7 @@ class ProxyHandler : public Poco::Net::HTTPRequestHandler {
     PocoResponseSink sink(request, response, in.http10);
     pipeline_.handle(in, sink);
     if (in.body) drainBody(request, *in.body);
-    if (accessLog_) logAccess(*accessLog_, in, request.getVersion(), sink);
+    if (observer_) observe(in, request.getVersion(), sink, started);
   }
 
  private:
@@ -213,15 +172,35 @@ class ProxyHandler : public Poco::Net::HTTPRequestHandler {
     }
   }
 
+  // Access log, metrics and top URLs: one record per request, after the response.
+  void observe(const pipeline::ClientRequest& in, const std::string& version,
+               const PocoResponseSink& sink, std::chrono::steady_clock::time_point started) {
+    pipeline::RequestRecord record;
+    record.method = in.method;
+    record.target = in.target;
+    record.host = in.host;
+    record.version = version;
+    record.clientAddress = in.clientAddress;
+    record.referer = in.headers.get("Referer").value_or("");
+    record.userAgent = in.headers.get("User-Agent").value_or("");
+    record.cacheStatus = sink.cacheStatus_;
+    record.status = sink.status_;
+    record.bytes = sink.bytes_;
+    record.durationMicros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count();
+    observer_->observe(record);
+  }
+
   pipeline::ProxyPipeline& pipeline_;
-  Poco::Logger* accessLog_;
+  pipeline::RequestObserver* observer_;
 };
 
 }  // namespace
 
 Poco::Net::HTTPRequestHandler* ProxyHandlerFactory::createRequestHandler(
     const Poco::Net::HTTPServerRequest& /*request*/) {
-  return new ProxyHandler(pipeline_, accessLog_);
+  return new ProxyHandler(pipeline_, observer_);
 }
 
 }  // namespace strata::edge::server

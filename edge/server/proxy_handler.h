@@ -3,25 +3,25 @@
 // Converts a Poco::Net::HTTPServerRequest into a pipeline::ClientRequest and streams the
 // pipeline's response back through Poco::Net::HTTPServerResponse.
 
-#include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 
 #include "edge/pipeline/proxy_pipeline.h"
+#include "edge/pipeline/request_record.h"
 
 namespace strata::edge::server {
 
 class ProxyHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  // `accessLog`, when not null, gets one line per request: the combined log format plus the
-  // Cache-Status value in quotes.
-  ProxyHandlerFactory(pipeline::ProxyPipeline& pipeline, Poco::Logger* accessLog)
-      : pipeline_(pipeline), accessLog_(accessLog) {}
+  // `observer`, when not null, gets one RequestRecord per request once it is answered (access
+  // log, metrics, top URLs).
+  ProxyHandlerFactory(pipeline::ProxyPipeline& pipeline, pipeline::RequestObserver* observer)
+      : pipeline_(pipeline), observer_(observer) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(
       const Poco::Net::HTTPServerRequest& request) override;
 
  private:
   pipeline::ProxyPipeline& pipeline_;
-  Poco::Logger* accessLog_;
+  pipeline::RequestObserver* observer_;
 };
 
 }  // namespace strata::edge::server
