@@ -37,8 +37,9 @@ std::filesystem::path sourceDir() {
   if (const char* dir = std::getenv("STRATA_SOURCE_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
   }
-  // tests/unit/app/config_test.cc -> repository root.
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
+  // Set by strata_test(). Not __FILE__: with ccache's base_dir it is a path relative to the build
+  // directory, which does not resolve from where ctest runs the test.
+  return STRATA_DEFAULT_SOURCE_DIR;
 }
 
 // A minimal valid document, to which each case appends or prepends its own lines.
