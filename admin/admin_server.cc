@@ -14,8 +14,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cstdlib>
 #include <memory>
+#include <string_view>
 #include <utility>
+
+#include "admin/web_assets.h"
 
 namespace strata::admin {
 namespace {
@@ -34,13 +39,30 @@ bool constantTimeEquals(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+// The page's policy: scripts, styles and images only from this origin (no inline script or
+// style, no eval), API calls only to this origin, no framing, no form posts, no <base>.
+constexpr char kContentSecurityPolicy[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+void setSecurityHeaders(Poco::Net::HTTPServerResponse& response) {
+  response.set("Content-Security-Policy", kContentSecurityPolicy);
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("X-Frame-Options", "DENY");
+  response.set("Referrer-Policy", "no-referrer");
+  response.set("Cross-Origin-Opener-Policy", "same-origin");
+  response.set("Cross-Origin-Resource-Policy", "same-origin");
+}
+
 void sendText(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
-              const std::string& contentType, const std::string& body) {
+              const std::string& contentType, std::string_view body, bool head = false) {
   response.setStatusAndReason(status);
   response.setContentType(contentType);
   response.set("Cache-Control", "no-store");
+  setSecurityHeaders(response);
   response.setContentLength64(static_cast<std::int64_t>(body.size()));
-  response.send() << body;
+  std::ostream& out = response.send();
+  if (!head) out.write(body.data(), static_cast<std::streamsize>(body.size()));
 }
 
 void sendJsonError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
@@ -48,18 +70,24 @@ void sendJsonError(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPSt
   sendText(response, status, "application/json", "{\"error\": \"" + reason + "\"}\n");
 }
 
-constexpr char kPage[] = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>Strata admin</title></head>
-<body><h1>Strata admin</h1>
-<p>The node serves. JSON API: <code>GET /api/stats</code> with
-<code>Authorization: Bearer TOKEN</code>; health: <a href="/healthz">/healthz</a>.</p>
-</body></html>
-)";
+constexpr int kAdminThreads = 16;
+
+// "n" from a query string such as "n=20&x=y", clamped to [1, 100]; 20 when absent or bad.
+std::size_t topCount(const std::string& uri) {
+  const auto query = uri.find('?');
+  if (query == std::string::npos) return 20;
+  const std::string q = "&" + uri.substr(query + 1);
+  const auto at = q.find("&n=");
+  if (at == std::string::npos) return 20;
+  const long n = std::strtol(q.c_str() + at + 3, nullptr, 10);
+  return n < 1 ? 20 : static_cast<std::size_t>(std::min(n, 100L));
+}
 
 class AdminHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  AdminHandler(const std::vector<Token>& tokens, const AdminCallbacks& callbacks)
-      : tokens_(tokens), callbacks_(callbacks) {}
+  AdminHandler(const std::vector<Token>& tokens, const AdminCallbacks& callbacks,
+               const History& history)
+      : tokens_(tokens), callbacks_(callbacks), history_(history) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
@@ -69,8 +97,20 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
       sendText(response, HTTPResponse::HTTP_OK, "text/plain", "ok\n");
       return;
     }
-    if (path == "/" && (method == "GET" || method == "HEAD")) {
-      sendText(response, HTTPResponse::HTTP_OK, "text/html; charset=utf-8", kPage);
+    const bool read = method == "GET" || method == "HEAD";
+    if (const WebAsset* asset = findWebAsset(path == "/index.html" ? "/" : path); asset && read) {
+      sendText(response, HTTPResponse::HTTP_OK, std::string(asset->contentType), asset->body,
+               method == "HEAD");
+      return;
+    }
+    if (path == "/metrics" && read) {
+      // No token: the admin listener is on loopback by default (PRODUCT.md).
+      if (!callbacks_.metricsText) {
+        sendJsonError(response, HTTPResponse::HTTP_NOT_FOUND, "metrics are not enabled");
+        return;
+      }
+      sendText(response, HTTPResponse::HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+               callbacks_.metricsText(), method == "HEAD");
       return;
     }
     if (path.rfind("/api/", 0) != 0) {
@@ -128,6 +168,26 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
       auto [status, json] =
           callbacks_.purge(body, actor, request.clientAddress().host().toString());
       sendText(response, static_cast<HTTPResponse::HTTPStatus>(status), "application/json", json);
+      return;
+    }
+    const bool isGetEndpoint = path == "/api/top" || path == "/api/config" ||
+                               path == "/api/history" || path == "/api/purges";
+    if (isGetEndpoint && method != "GET") {
+      response.set("Allow", "GET");
+      sendJsonError(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+      return;
+    }
+    if (path == "/api/top" && callbacks_.topJson) {
+      sendText(response, HTTPResponse::HTTP_OK, "application/json",
+               callbacks_.topJson(topCount(request.getURI())));
+      return;
+    }
+    if (path == "/api/config" && callbacks_.configJson) {
+      sendText(response, HTTPResponse::HTTP_OK, "application/json", callbacks_.configJson());
+      return;
+    }
+    if (path == "/api/history") {
+      sendText(response, HTTPResponse::HTTP_OK, "application/json", history_.json());
       return;
     }
     if (path == "/api/purges" && callbacks_.purgesJson) {
@@ -200,20 +260,25 @@ class AdminHandler : public Poco::Net::HTTPRequestHandler {
  private:
   const std::vector<Token>& tokens_;
   const AdminCallbacks& callbacks_;
+  const History& history_;
 };
 
 class AdminHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  AdminHandlerFactory(std::vector<Token> tokens, AdminCallbacks callbacks)
-      : tokens_(std::move(tokens)), callbacks_(std::move(callbacks)) {}
+  AdminHandlerFactory(std::vector<Token> tokens, AdminCallbacks callbacks,
+                      std::shared_ptr<const History> history)
+      : tokens_(std::move(tokens)),
+        callbacks_(std::move(callbacks)),
+        history_(std::move(history)) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(
       const Poco::Net::HTTPServerRequest&) override {
-    return new AdminHandler(tokens_, callbacks_);
+    return new AdminHandler(tokens_, callbacks_, *history_);
   }
 
  private:
   std::vector<Token> tokens_;
   AdminCallbacks callbacks_;
+  std::shared_ptr<const History> history_;
 };
 
 }  // namespace
@@ -244,14 +309,19 @@ std::unique_ptr<AdminServer> AdminServer::create(const std::string& host, std::u
     socket.listen(64);
     server->port_ = socket.address().port();
     auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(4);
+    // POCO serves a connection per thread, for as long as it is kept alive. A browser keeps up
+    // to six connections per tab to the page's origin, so 16 threads serve a few open tabs plus
+    // scrapers and stratactl; idle connections give their thread back after 5 s.
+    params->setMaxThreads(kAdminThreads);
     params->setMaxQueued(64);
     params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(5, 0));
     params->setTimeout(Poco::Timespan(10, 0));
-    server->threads_ = std::make_unique<Poco::ThreadPool>("admin", 1, 4);
+    server->threads_ = std::make_unique<Poco::ThreadPool>("admin", 1, kAdminThreads);
+    server->sample_ = callbacks.sample;
     server->server_ = std::make_unique<Poco::Net::HTTPServer>(
-        new AdminHandlerFactory(std::move(tokens), std::move(callbacks)), *server->threads_, socket,
-        params);
+        new AdminHandlerFactory(std::move(tokens), std::move(callbacks), server->history_),
+        *server->threads_, socket, params);
   } catch (const Poco::Exception& e) {
     *error = "cannot listen on admin address " + host + ":" + std::to_string(port) + ": " +
              e.displayText();
@@ -262,9 +332,30 @@ std::unique_ptr<AdminServer> AdminServer::create(const std::string& host, std::u
 
 AdminServer::~AdminServer() { stop(); }
 
-void AdminServer::start() { server_->start(); }
+void AdminServer::start() {
+  server_->start();
+  if (sample_) sampler_ = std::thread([this] { runSampler(); });
+}
+
+void AdminServer::runSampler() {
+  // One sample now and one a second after: the page's charts have points at once.
+  std::unique_lock lock(samplerMutex_);
+  do {
+    lock.unlock();
+    history_->record(sample_());
+    lock.lock();
+  } while (!samplerWake_.wait_for(lock, std::chrono::seconds(1), [this] { return samplerStop_; }));
+}
 
 void AdminServer::stop() {
+  if (sampler_.joinable()) {
+    {
+      std::lock_guard lock(samplerMutex_);
+      samplerStop_ = true;
+    }
+    samplerWake_.notify_all();
+    sampler_.join();
+  }
   if (server_) {
     server_->stopAll(true);
     server_.reset();

@@ -1,14 +1,21 @@
 #pragma once
-// The admin listener: /healthz, the /api/* JSON API (bearer-token protected) and, in a later
-// issue, the admin page. Knows no other module: it reads node data through callbacks wired by
-// edge/app. Runs on its own POCO HTTPServer with its own small thread pool.
+// The admin listener: /healthz, /metrics (Prometheus), the /api/* JSON API (bearer-token
+// protected) and the admin page (static assets compiled into the binary, see admin/web/).
+// Knows no other module: it reads node data through callbacks wired by edge/app. Runs on its
+// own POCO HTTPServer with its own small thread pool, plus one thread sampling the counters
+// every second for the page's charts (GET /api/history).
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include "admin/history.h"
 
 namespace Poco {
 class ThreadPool;
@@ -39,6 +46,11 @@ struct AdminCallbacks {
   std::function<std::pair<int, std::string>(const std::string& pool, const std::string& backend,
                                             const std::string& action, const std::string& actor)>
       backendAction;
+  // Each may be empty: its endpoint then answers 404 {"error": ...}.
+  std::function<std::string()> metricsText;           // GET /metrics (Prometheus text format).
+  std::function<std::string(std::size_t n)> topJson;  // GET /api/top?n=N (1..100, default 20).
+  std::function<std::string()> configJson;            // GET /api/config (secrets already hidden).
+  std::function<HistorySample()> sample;              // Read once a second for GET /api/history.
 };
 
 // Largest POST /api/purge body read; a larger one is answered 413 unread.
@@ -62,8 +74,15 @@ class AdminServer {
 
  private:
   AdminServer() = default;
+  void runSampler();
 
   std::uint16_t port_ = 0;
+  std::function<HistorySample()> sample_;
+  std::shared_ptr<History> history_ = std::make_shared<History>();
+  std::thread sampler_;
+  std::mutex samplerMutex_;
+  std::condition_variable samplerWake_;
+  bool samplerStop_ = false;
   std::unique_ptr<Poco::ThreadPool> threads_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
 };

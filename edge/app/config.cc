@@ -637,27 +637,58 @@ class Loader {
   }
 
   void readLogging(const Node& node, const YAML::Mark& at) {
-    visitMap(node, at, "logging", {"level", "access_log"}, kNoReservedKeys,
+    visitMap(node, at, "logging",
+             {"level", "access_log", "access_log_format", "error_log", "error_log_level",
+              "rotate_size", "rotate_keep"},
+             kNoReservedKeys,
              [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
-               if (key == "access_log") {
-                 if (auto file = readString(v, keyMark, "logging.access_log", "a file path")) {
-                   config_.accessLog = *file;
+               const std::string path = "logging." + key;
+               if (key == "access_log" || key == "error_log") {
+                 if (auto file = readString(v, keyMark, path, "a file path")) {
+                   (key == "access_log" ? config_.accessLog : config_.errorLog) = *file;
                  }
                  return;
                }
-               auto level = readString(v, keyMark, "logging.level", "a level name");
+               if (key == "access_log_format") {
+                 auto format = readString(v, keyMark, path, "combined or json");
+                 if (!format) return;
+                 if (*format != "combined" && *format != "json") {
+                   error(markOf(v, keyMark),
+                         path + ": unknown format '" + *format + "' (expected combined or json)");
+                   return;
+                 }
+                 config_.accessLogFormat = *format;
+                 return;
+               }
+               if (key == "rotate_size") {
+                 auto bytes = readSize(v, keyMark, path);
+                 if (!bytes) return;
+                 if (*bytes < 1024) {
+                   error(markOf(v, keyMark), path + ": must be at least 1KiB");
+                   return;
+                 }
+                 config_.logRotateBytes = *bytes;
+                 return;
+               }
+               if (key == "rotate_keep") {
+                 if (auto n = readInt(v, keyMark, path, 1, 1000)) {
+                   config_.logRotateKeep = static_cast<int>(*n);
+                 }
+                 return;
+               }
+               auto level = readString(v, keyMark, path, "a level name");
                if (!level) return;
                for (const char* name : kLogLevels) {
                  if (*level == name) {
-                   config_.logLevel = *level;
+                   (key == "level" ? config_.logLevel : config_.errorLogLevel) = *level;
                    return;
                  }
                }
                std::string names;
                for (const char* name : kLogLevels)
                  names += std::string(names.empty() ? "" : ", ") + name;
-               error(markOf(v, keyMark), "logging.level: unknown level '" + *level +
-                                             "' (expected one of " + names + ")");
+               error(markOf(v, keyMark),
+                     path + ": unknown level '" + *level + "' (expected one of " + names + ")");
              });
   }
 

@@ -93,8 +93,13 @@ struct Config {
   std::int64_t clientTimeoutMs = 60000;                // server.client_timeout. Default: 60s
   // purge.allow: addresses allowed to send PURGE to the proxy listener. Default: loopback.
   std::vector<std::string> purgeAllow = {"127.0.0.0/8", "::1/128"};
-  std::string logLevel = "information";  // logging.level
-  std::string accessLog;                 // logging.access_log. Default: "" (off)
+  std::string logLevel = "information";         // logging.level
+  std::string accessLog;                        // logging.access_log. Default: "" (off)
+  std::string accessLogFormat = "combined";     // logging.access_log_format: combined or json
+  std::string errorLog;                         // logging.error_log (JSON lines). Default: "" (off)
+  std::string errorLogLevel = "warning";        // logging.error_log_level. Default: warning
+  std::uint64_t logRotateBytes = 100ull << 20;  // logging.rotate_size. Default: 100MiB
+  int logRotateKeep = 5;                        // logging.rotate_keep. Default: 5 archives
 };
 
 // One problem found while loading, with its location ("FILE:LINE:COL" or "--option").

@@ -1,11 +1,6 @@
 // strata: the caching edge node. A POCO ServerApplication: options, config, graceful shutdown.
 
-#include <Poco/AutoPtr.h>
-#include <Poco/ConsoleChannel.h>
 #include <Poco/File.h>
-#include <Poco/FormattingChannel.h>
-#include <Poco/Logger.h>
-#include <Poco/PatternFormatter.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionException.h>
@@ -16,6 +11,7 @@
 #include <iostream>
 
 #include "edge/app/config.h"
+#include "edge/app/logging.h"
 #include "edge/app/node.h"
 
 namespace strata::edge::app {
@@ -104,9 +100,11 @@ class StrataApplication : public Poco::Util::ServerApplication {
       for (const auto& e : result.errors) std::cerr << "strata: " << e.toString() << "\n";
       return EXIT_CONFIG;
     }
-    setUpLogging(result.config.logLevel);
-
     std::string error;
+    if (!setUpProcessLogging(result.config, &error)) {
+      std::cerr << "strata: " << error << "\n";
+      return EXIT_CANTCREAT;
+    }
     auto node = Node::create(result.config, &error);
     if (!node) {
       std::cerr << "strata: " << error << "\n";
@@ -123,15 +121,6 @@ class StrataApplication : public Poco::Util::ServerApplication {
   }
 
  private:
-  static void setUpLogging(const std::string& level) {
-    Poco::AutoPtr<Poco::PatternFormatter> formatter(
-        new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s: %t"));
-    Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel);
-    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, console));
-    Poco::Logger::root().setChannel(channel);
-    Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
-  }
-
   std::optional<int> exitEarly_;
   std::string configFile_ = "config/strata.yaml";
   bool configGiven_ = false;

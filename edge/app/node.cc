@@ -3,7 +3,6 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
-#include <Poco/FileChannel.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
@@ -12,6 +11,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
+#include <prometheus/metric_family.h>
 
 #include <chrono>
 #include <cmath>
@@ -23,12 +23,15 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "edge/app/access_log.h"
+#include "edge/app/config_json.h"
+#include "edge/app/metrics.h"
+#include "edge/app/traffic_observer.h"
 #include "edge/origin/demo_origin.h"
 #include "edge/origin/http_backend.h"
 #include "edge/origin/origin_router.h"
 #include "edge/pipeline/proxy_pipeline.h"
 #include "edge/policy/cache_decision.h"
-#include "edge/server/access_log.h"
 #include "edge/server/http1_server.h"
 #include "purge/purge_request.h"
 #include "purge/purge_state.h"
@@ -89,6 +92,11 @@ struct Node::Impl {
   std::uint16_t proxyPort = 0;
   std::unique_ptr<admin::AdminServer> adminServer;
   Poco::Logger* accessLog = nullptr;
+  std::unique_ptr<TrafficObserver> observer;  // Access log, latency, status codes, top URLs.
+  std::atomic<std::uint64_t> purgesHard{0};
+  std::atomic<std::uint64_t> purgesSoft{0};
+  // GET /api/backends' body for the backend metrics; empty until the backend API is wired.
+  std::function<std::string()> backendsJsonForMetrics;
   bool stopped = false;
   // Background reclaimer: deletes disk entries that can never be served again.
   std::thread reclaimer;
@@ -101,6 +109,8 @@ struct Node::Impl {
                                        const std::string& client);
   std::string purgesJson() const;
   std::size_t reclaimOnce(std::int64_t now);
+  std::string metricsText() const;
+  admin::HistorySample historySample() const;
 
   bool buildOrigins(std::string* error);
   std::string backendsJson() const;
@@ -178,6 +188,7 @@ std::pair<int, std::string> Node::Impl::purgeApi(const std::string& body, const 
   }
   logger().notice("event=purge id=%s actor=%s client=%s rules=%s", applied.id, actor, client,
                   std::to_string(applied.rules));
+  (parsed.request->soft ? purgesSoft : purgesHard).fetch_add(1, std::memory_order_relaxed);
   Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
   o.set("id", applied.id);
   o.set("purged", static_cast<Poco::UInt64>(applied.rules));
@@ -202,6 +213,43 @@ std::string Node::Impl::purgesJson() const {
   std::ostringstream out;
   root.stringify(out);
   return out.str();
+}
+
+std::string Node::Impl::metricsText() const {
+  NodeMetricsInput input;
+  input.nodeName = config.nodeName;
+  input.version = STRATA_VERSION;
+  input.startedAtUnix = startedAt;
+  input.stats = &stats;
+  input.coalescer = coalescer.get();
+  if (memory) input.memory = memory->stats();
+  if (disk) input.disk = disk->stats();
+  input.purgesHard = purgesHard.load(std::memory_order_relaxed);
+  input.purgesSoft = purgesSoft.load(std::memory_order_relaxed);
+  auto families = nodeMetricFamilies(input);
+  for (auto& f : observer->metricFamilies()) families.push_back(std::move(f));
+  if (backendsJsonForMetrics) {
+    for (auto& f : backendMetricFamilies(backendsJsonForMetrics()))
+      families.push_back(std::move(f));
+  }
+  return serializeMetrics(families);
+}
+
+admin::HistorySample Node::Impl::historySample() const {
+  admin::HistorySample h;
+  h.unixMillis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  h.requests = stats.requests.load();
+  h.hits = stats.hits.load();
+  h.lookups = h.hits + stats.misses.load() + stats.stale.load();
+  h.bytesSent = stats.bytesToClients.load();
+  h.originFetches = stats.originFetches.load();
+  h.originErrors = stats.originErrors.load();
+  if (coalescer) h.coalesced = coalescer->counters().coalescedWaiters.load();
+  if (memory) h.memoryBytes = memory->stats().bytes;
+  if (disk) h.diskBytes = disk->stats().bytes;
+  return h;
 }
 
 bool Node::Impl::buildOrigins(std::string* error) {
@@ -342,13 +390,24 @@ bool Node::Impl::bindProxy(std::string* error) {
   options.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
   options.maxConnections = static_cast<std::size_t>(config.maxConnections);
   auto* pipe = pipeline.get();
-  server::Http1Server::Completion completion;
-  if (accessLog) {
-    completion = [log = accessLog](const pipeline::ClientRequest& request,
-                                   const server::ExchangeSummary& summary) {
-      server::logAccess(*log, request, summary);
-    };
-  }
+  // Every exchange is observed (metrics, top URLs, the access log when configured).
+  server::Http1Server::Completion completion =
+      [obs = observer.get()](const pipeline::ClientRequest& request,
+                             const server::ExchangeSummary& summary) {
+        pipeline::RequestRecord record;
+        record.method = request.method;
+        record.target = request.target;
+        record.host = request.host;
+        record.version = request.http10 ? "HTTP/1.0" : "HTTP/1.1";
+        record.clientAddress = request.clientAddress;
+        record.referer = std::string(request.headers.get("Referer").value_or(""));
+        record.userAgent = std::string(request.headers.get("User-Agent").value_or(""));
+        record.cacheStatus = std::string(summary.cacheStatus);
+        record.status = summary.status;
+        record.bytes = summary.bytes;
+        record.durationMicros = summary.durationMicros;
+        obs->observe(record);
+      };
   std::string why;
   proxyServer = server::Http1Server::create(
       host, port, options,
@@ -405,21 +464,22 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   impl->cache = std::make_unique<storage::TieredCache>(*impl->memory, *impl->disk);
 
   if (!config.accessLog.empty()) {
-    // One line per request through its own logger, rotated at 100 MB with 5 archives kept.
-    try {
-      Poco::AutoPtr<Poco::FileChannel> channel(new Poco::FileChannel(config.accessLog));
-      channel->setProperty("rotation", "100 M");
-      channel->setProperty("archive", "number");
-      channel->setProperty("purgeCount", "5");
-      channel->open();
-      impl->accessLog = &Poco::Logger::create(
-          "strata.access." + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get())), channel,
-          Poco::Message::PRIO_INFORMATION);
-    } catch (const Poco::Exception& e) {
-      *error = "cannot open access log " + config.accessLog + ": " + e.displayText();
+    // One line per request, written by a background thread, rotated by size.
+    std::string logError;
+    impl->accessLog =
+        openLogFile("strata.access." + std::to_string(reinterpret_cast<std::uintptr_t>(impl.get())),
+                    config.accessLog, RotationOptions{config.logRotateBytes, config.logRotateKeep},
+                    true, &logError);
+    if (!impl->accessLog) {
+      *error = "cannot open access log " + config.accessLog + ": " + logError;
       return nullptr;
     }
   }
+  TrafficObserver::Options observerOptions;
+  observerOptions.accessLog = impl->accessLog;
+  observerOptions.format =
+      parseAccessLogFormat(config.accessLogFormat).value_or(AccessLogFormat::kCombined);
+  impl->observer = std::make_unique<TrafficObserver>(observerOptions);
   if (!impl->buildOrigins(error)) return nullptr;
   pipeline::Coalescer::Options coalescerOptions;
   coalescerOptions.hitForMissSeconds = config.hitForMissMs / 1000;
@@ -457,10 +517,19 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
                           const std::string& client) { return raw->purgeApi(body, actor, client); };
   callbacks.purgesJson = [raw] { return raw->purgesJson(); };
   callbacks.backendsJson = [raw] { return raw->backendsJson(); };
+  impl->backendsJsonForMetrics = [raw] { return raw->backendsJson(); };
   callbacks.backendAction = [raw](const std::string& pool, const std::string& backend,
                                   const std::string& action, const std::string& actor) {
     return raw->backendAction(pool, backend, action, actor);
   };
+  callbacks.metricsText = [raw] { return raw->metricsText(); };
+  callbacks.topJson = [raw](std::size_t n) { return raw->observer->topJson(n); };
+  callbacks.configJson = [raw] {
+    std::vector<std::string> names;
+    for (const auto& t : raw->tokens) names.push_back(t.name);
+    return configJson(raw->config, names);
+  };
+  callbacks.sample = [raw] { return raw->historySample(); };
   impl->adminServer =
       admin::AdminServer::create(adminHost, adminPort, impl->tokens, std::move(callbacks), error);
   if (!impl->adminServer) return nullptr;
@@ -515,11 +584,8 @@ void Node::stop() {
   impl_->memory.reset();
   impl_->disk.reset();  // Closes RocksDB cleanly.
   impl_->purges.reset();
-  if (impl_->accessLog) {
-    impl_->accessLog->getChannel()->close();
-    Poco::Logger::destroy(impl_->accessLog->name());
-    impl_->accessLog = nullptr;
-  }
+  closeLog(impl_->accessLog);  // Writes what is still queued.
+  impl_->accessLog = nullptr;
   logger().information("event=stopped name=%s", impl_->config.nodeName);
 }
 

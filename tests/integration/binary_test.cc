@@ -85,6 +85,45 @@ TEST(BinaryTest, RestartServesFromDiskWithoutTheOrigin) {
   EXPECT_EQ(origin.count("/doc"), 1);
 }
 
+TEST(BinaryTest, ErrorLogGetsJsonLinesAndLogsRotate) {
+  // An origin that cannot be reached: each request logs event=origin_error (a warning).
+  TempDir dir;
+  const std::string config = dir.path() + "/strata.yaml";
+  {
+    std::ofstream out(config);
+    out << "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\n"
+        << "cache: {disk: {path: " << dir.path() << "/cache}}\n"
+        << "pools: [{name: p, backends: [{url: 'http://127.0.0.1:1'}]}]\n"
+        << "logging:\n  level: error\n  error_log: " << dir.path() << "/error.log\n"
+        << "  access_log: " << dir.path() << "/access.log\n  rotate_size: 1KiB\n"
+        << "  rotate_keep: 2\n";
+  }
+  StrataProcess node({"--config", config});
+  ASSERT_TRUE(node.started()) << node.output();
+  // ~170 bytes per access-log line: 40 requests rotate the 1 KiB file several times.
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(request(node.proxyPort(), "GET", "/unreachable-" + std::to_string(i)).status, 502);
+  }
+  EXPECT_EQ(node.terminate(), 0) << node.output();
+  // logging.level error keeps the warnings off stderr; error_log_level (warning) keeps them.
+  EXPECT_EQ(node.output().find("origin_error"), std::string::npos) << node.output();
+  std::ifstream errors(dir.path() + "/error.log");
+  std::string line;
+  ASSERT_TRUE(std::getline(errors, line));
+  EXPECT_EQ(line.rfind("{\"time\":\"", 0), 0u) << line;
+  EXPECT_NE(line.find("\"level\":\"warning\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"event\":\"origin_error\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"target\":\"/unreachable-"), std::string::npos) << line;
+  // POCO numbers archives FILE.0 (newest) up and purges the oldest by modification time; with
+  // several rotations in one second which numbers survive varies, but never more than two.
+  int archives = 0;
+  for (int i = 0; i < 10; ++i) {
+    archives += std::ifstream(dir.path() + "/access.log." + std::to_string(i)).good() ? 1 : 0;
+  }
+  EXPECT_GE(archives, 1) << "rotated";
+  EXPECT_LE(archives, 2) << "only 2 archives kept";
+}
+
 TEST(BinaryTest, SigtermLetsAnInFlightRequestFinish) {
   ScriptedOrigin origin;
   std::atomic<bool> started{false};

@@ -2,12 +2,17 @@
 
 #include "edge/app/node.h"
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "edge/pipeline/stats.h"
 #include "node_fixture.h"
@@ -296,6 +301,33 @@ TEST(AccessLogTest, OneCombinedLinePerRequestWithTheCacheOutcome) {
   EXPECT_NE(lines[1].find("\"test-node; hit; ttl="), std::string::npos) << lines[1];
 }
 
+TEST(AccessLogTest, JsonLinesWhenConfigured) {
+  ScriptedOrigin origin;
+  origin.on("/j", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "abc"));
+  TempDir dir;
+  Config c = configFor(origin.url(), dir.path() + "/cache");
+  c.accessLog = dir.path() + "/access.log";
+  c.accessLogFormat = "json";
+  auto node = startNode(c);
+  request(node->proxyPort(), "GET", "/j?q=1", {{"Referer", "http://r.example/"}});
+  request(node->proxyPort(), "GET", "/j?q=1");
+  node->stop();
+  std::ifstream file(c.accessLog);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(file, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  auto first = Poco::JSON::Parser().parse(lines[0]).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(first->getValue<std::string>("target"), "/j?q=1");
+  EXPECT_EQ(first->getValue<std::string>("method"), "GET");
+  EXPECT_EQ(first->getValue<int>("status"), 200);
+  EXPECT_EQ(first->getValue<int>("bytes"), 3);
+  EXPECT_EQ(first->getValue<std::string>("referer"), "http://r.example/");
+  EXPECT_EQ(first->getValue<std::string>("cache"), "miss");
+  EXPECT_GE(first->getValue<double>("duration_ms"), 0.0);
+  auto second = Poco::JSON::Parser().parse(lines[1]).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(second->getValue<std::string>("cache"), "hit");
+}
+
 TEST(AccessLogTest, UnwritableAccessLogIsAStartupError) {
   TempDir dir;
   Config c = configFor("http://127.0.0.1:9", dir.path() + "/cache");
@@ -303,6 +335,98 @@ TEST(AccessLogTest, UnwritableAccessLogIsAStartupError) {
   std::string error;
   EXPECT_EQ(Node::create(c, &error), nullptr);
   EXPECT_NE(error.find("access log"), std::string::npos) << error;
+}
+
+TEST_F(NodeTest, MetricsNeedNoTokenAndCountOutcomes) {
+  origin_.on("/m", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "12345"));
+  get("/m");
+  get("/m");
+  Response metrics = request(node_->adminPort(), "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* line : {
+           "strata_requests_total{cache_status=\"hit\"} 1\n",
+           "strata_requests_total{cache_status=\"miss\"} 1\n",
+           "strata_responses_total{code=\"200\"} 2\n",
+           "strata_response_body_bytes_total{cache_status=\"hit\"} 5\n",
+           "strata_request_duration_seconds_count{cache_status=\"hit\"} 1\n",
+           "strata_request_duration_seconds_bucket{cache_status=\"hit\",le=\"+Inf\"} 1\n",
+           "strata_origin_fetches_total 1\n",
+           "strata_cache_tier_entries{tier=\"memory\"} 1\n",
+           "strata_cache_tier_entries{tier=\"disk\"} 1\n",
+           "# TYPE strata_cache_tier_bytes gauge\n",
+           "strata_purges_total{mode=\"hard\"} 0\n",
+       }) {
+    EXPECT_NE(metrics.body.find(line), std::string::npos) << line << "\n" << metrics.body;
+  }
+}
+
+TEST_F(NodeTest, AdminApiTopConfigAndHistory) {
+  origin_.on("/t", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "tt"));
+  for (int i = 0; i < 3; ++i) get("/t");
+  get("/t?other");
+  const std::uint16_t admin = node_->adminPort();
+  const std::string bearer = "Bearer " + node_->firstAdminToken();
+  for (const char* path : {"/api/top", "/api/config", "/api/history"}) {
+    EXPECT_EQ(request(admin, "GET", path).status, 401) << path;
+    EXPECT_EQ(request(admin, "GET", path, {{"Authorization", "Bearer wrong"}}).status, 403) << path;
+    EXPECT_EQ(request(admin, "POST", path, {{"Authorization", bearer}}).status, 405) << path;
+  }
+  Response top = request(admin, "GET", "/api/top?n=1", {{"Authorization", bearer}});
+  ASSERT_EQ(top.status, 200);
+  auto topJson = Poco::JSON::Parser().parse(top.body).extract<Poco::JSON::Object::Ptr>();
+  auto byRequests = topJson->getArray("by_requests");
+  ASSERT_EQ(byRequests->size(), 1u);
+  EXPECT_EQ(byRequests->getObject(0)->getValue<std::string>("url"),
+            "127.0.0.1:" + std::to_string(node_->proxyPort()) + "/t");
+  EXPECT_EQ(byRequests->getObject(0)->getValue<int>("requests"), 3);
+
+  Response config = request(admin, "GET", "/api/config", {{"Authorization", bearer}});
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(config.body.find(node_->firstAdminToken()), std::string::npos);
+  auto configJson = Poco::JSON::Parser().parse(config.body).extract<Poco::JSON::Object::Ptr>();
+  EXPECT_EQ(configJson->getObject("node")->getValue<std::string>("name"), "test-node");
+  EXPECT_EQ(configJson->getObject("admin")->getArray("tokens")->getObject(0)->getValue<std::string>(
+                "token"),
+            "***");
+
+  // The sampler records at start and then every second: two samples make the first point.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  Poco::JSON::Array::Ptr points;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Response history = request(admin, "GET", "/api/history", {{"Authorization", bearer}});
+    ASSERT_EQ(history.status, 200);
+    points = Poco::JSON::Parser()
+                 .parse(history.body)
+                 .extract<Poco::JSON::Object::Ptr>()
+                 ->getArray("points");
+    if (points->size() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GT(points->size(), 0u);
+  EXPECT_TRUE(points->getObject(0)->has("requests_per_s"));
+}
+
+TEST_F(NodeTest, AdminPageAssetsAndSecurityHeaders) {
+  const std::uint16_t admin = node_->adminPort();
+  Response page = request(admin, "GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<script src=\"/assets/app.js\" defer></script>"), std::string::npos);
+  EXPECT_NE(page.header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(page.header("Content-Security-Policy").find("unsafe-inline"), std::string::npos);
+  EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(page.header("X-Frame-Options"), "DENY");
+  Response js = request(admin, "GET", "/assets/app.js");
+  EXPECT_EQ(js.status, 200);
+  EXPECT_EQ(js.header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_NE(js.body.find("sessionStorage"), std::string::npos);
+  EXPECT_EQ(request(admin, "GET", "/assets/app.css").status, 200);
+  EXPECT_EQ(request(admin, "GET", "/favicon.svg").header("Content-Type"), "image/svg+xml");
+  EXPECT_EQ(request(admin, "GET", "/assets/nope.js").status, 404);
+  Response head = request(admin, "HEAD", "/assets/app.js");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("Content-Length"), std::to_string(js.body.size()));
 }
 
 TEST(DemoOriginTest, DefaultDemoPagesCacheAsAdvertised) {

@@ -37,12 +37,9 @@ std::filesystem::path sourceDir() {
   if (const char* dir = std::getenv("STRATA_SOURCE_DIR"); dir != nullptr && *dir != '\0') {
     return dir;
   }
-#ifdef STRATA_DEFAULT_SOURCE_DIR
-  // Set by strata_test(); __FILE__ may be relative (ccache's base_dir rewrites paths).
+  // Set by strata_test(). Not __FILE__: with ccache's base_dir it is a path relative to the build
+  // directory, which does not resolve from where ctest runs the test.
   return STRATA_DEFAULT_SOURCE_DIR;
-#endif
-  // tests/unit/app/config_test.cc -> repository root.
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
 }
 
 // A minimal valid document, to which each case appends or prepends its own lines.
@@ -336,6 +333,34 @@ logging: {level: trace, access_log: /tmp/access.log}
   EXPECT_EQ(c.accessLog, "/tmp/access.log");
 }
 
+TEST(LoadConfig, LoggingSection) {
+  LoadResult defaults = loadConfigText(kPools, "t.yaml");
+  ASSERT_TRUE(defaults.ok()) << allErrors(defaults);
+  EXPECT_EQ(defaults.config.accessLogFormat, "combined");
+  EXPECT_EQ(defaults.config.errorLog, "");
+  EXPECT_EQ(defaults.config.errorLogLevel, "warning");
+  EXPECT_EQ(defaults.config.logRotateBytes, 100 * MiB);
+  EXPECT_EQ(defaults.config.logRotateKeep, 5);
+  LoadResult result = loadConfigText(std::string(kPools) + R"(
+logging:
+  access_log: /var/log/strata/access.log
+  access_log_format: json
+  error_log: /var/log/strata/error.log
+  error_log_level: error
+  rotate_size: 10MiB
+  rotate_keep: 20
+)",
+                                     "t.yaml");
+  ASSERT_TRUE(result.ok()) << allErrors(result);
+  const Config& c = result.config;
+  EXPECT_EQ(c.accessLog, "/var/log/strata/access.log");
+  EXPECT_EQ(c.accessLogFormat, "json");
+  EXPECT_EQ(c.errorLog, "/var/log/strata/error.log");
+  EXPECT_EQ(c.errorLogLevel, "error");
+  EXPECT_EQ(c.logRotateBytes, 10 * MiB);
+  EXPECT_EQ(c.logRotateKeep, 20);
+}
+
 TEST(LoadConfig, EmptyRoutesListMeansDefaultRoute) {
   const std::string yaml = std::string(kPools) +
                            "  - name: b\n"
@@ -592,6 +617,16 @@ INSTANTIATE_TEST_SUITE_P(
                   "logging.level: unknown level 'verbose'"},
         ErrorCase{"LogLevelCase", withPools("logging:\n  level: DEBUG\n"), "t.yaml:2:10",
                   "logging.level"},
+        ErrorCase{"AccessLogFormat", withPools("logging:\n  access_log_format: clf\n"),
+                  "t.yaml:2:22", "logging.access_log_format: unknown format 'clf'"},
+        ErrorCase{"ErrorLogLevel", withPools("logging:\n  error_log_level: bad\n"), "t.yaml:2:20",
+                  "logging.error_log_level: unknown level 'bad'"},
+        ErrorCase{"RotateSizeSmall", withPools("logging:\n  rotate_size: 10B\n"), "t.yaml:2:16",
+                  "logging.rotate_size: must be at least 1KiB"},
+        ErrorCase{"RotateKeepZero", withPools("logging:\n  rotate_keep: 0\n"), "t.yaml:2:16",
+                  "logging.rotate_keep: 0 is out of range"},
+        ErrorCase{"UnknownInLogging", withPools("logging:\n  access_format: json\n"), "t.yaml:2:3",
+                  "unknown key 'access_format'"},
         ErrorCase{"NodeNameSpace", withPools("node: {name: 'edge 1'}\n"), "t.yaml:1:14",
                   "node.name: 'edge 1' may only contain"},
         ErrorCase{"NodeNameEmpty", withPools("node: {name: ''}\n"), "t.yaml:1:14",
