@@ -35,7 +35,7 @@ constexpr int kMaxIdleConnections = 100000;
 constexpr std::size_t kMaxNodeNameLength = 64;
 
 // Keys later versions will own: accepted by name, rejected as "not supported yet".
-const std::set<std::string, std::less<>> kReservedTopLevel = {"tls", "security"};
+const std::set<std::string, std::less<>> kReservedTopLevel = {"security"};
 const std::set<std::string, std::less<>> kNoReservedKeys;
 
 // ----------------------------------------------------------------------------------------------
@@ -217,7 +217,8 @@ class Loader {
     }
     bool sawPools = false;
     visitMap(root, top, "",
-             {"node", "listen", "admin", "cache", "server", "pools", "routes", "purge", "logging"},
+             {"node", "listen", "admin", "tls", "cache", "server", "pools", "routes", "purge",
+              "logging"},
              kReservedTopLevel, [&](const std::string& key, const YAML::Mark& at, const Node& v) {
                if (key == "node") {
                  readNode(v, at);
@@ -225,6 +226,8 @@ class Loader {
                  readAddress(v, at, "listen", config_.listen);
                } else if (key == "admin") {
                  readAdmin(v, at);
+               } else if (key == "tls") {
+                 readTls(v, at);
                } else if (key == "cache") {
                  readCache(v, at);
                } else if (key == "server") {
@@ -435,6 +438,70 @@ class Loader {
              });
   }
 
+  // A readable regular file, or a located error.
+  bool readableFile(const std::string& file, const YAML::Mark& mark, const std::string& field,
+                    const char* what) {
+    struct stat st {};
+    if (file.empty() || ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        ::access(file.c_str(), R_OK) != 0) {
+      error(mark, field + ": cannot read " + what + " '" + file + "'");
+      return false;
+    }
+    return true;
+  }
+
+  void readTls(const Node& node, const YAML::Mark& at) {
+    bool sawCertificates = false;
+    visitMap(
+        node, at, "tls", {"listen", "certificates", "min_version"}, kNoReservedKeys,
+        [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+          if (key == "listen") {
+            readAddress(v, keyMark, "tls.listen", config_.tlsListen);
+          } else if (key == "min_version") {
+            auto text = readString(v, keyMark, "tls.min_version", "1.2 or 1.3");
+            if (!text) return;
+            if (*text != "1.2" && *text != "1.3") {
+              error(markOf(v, keyMark), "tls.min_version: expected 1.2 or 1.3, got '" + *text +
+                                            "' (older versions are not offered)");
+              return;
+            }
+            config_.tlsMinVersion = *text;
+          } else {
+            sawCertificates = true;
+            if (!isList(v, keyMark, "tls.certificates", "{cert, key} maps")) return;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+              const Node item = v[i];
+              const std::string path = "tls.certificates[" + std::to_string(i) + "]";
+              const YAML::Mark itemMark = markOf(item, keyMark);
+              TlsCertificate certificate;
+              bool good = true;
+              const bool isMap = visitMap(
+                  item, itemMark, path, {"cert", "key"}, kNoReservedKeys,
+                  [&](const std::string& k, const YAML::Mark& kMark, const Node& value) {
+                    auto file = readString(value, kMark, path + "." + k, "a PEM file path");
+                    if (!file || !readableFile(*file, markOf(value, kMark), path + "." + k,
+                                               k == "cert" ? "certificate file" : "key file")) {
+                      good = false;
+                      return;
+                    }
+                    (k == "cert" ? certificate.certFile : certificate.keyFile) = *file;
+                  });
+              if (!isMap) continue;
+              if (good && certificate.certFile.empty()) missing(itemMark, path, "cert");
+              if (good && certificate.keyFile.empty()) missing(itemMark, path, "key");
+              if (good && !certificate.certFile.empty() && !certificate.keyFile.empty()) {
+                config_.tlsCertificates.push_back(std::move(certificate));
+              }
+            }
+          }
+        });
+    if (config_.tlsListen.empty()) {
+      error(at, "tls: `listen` is required (e.g. \"0.0.0.0:8443\")");
+    } else if (!sawCertificates) {
+      error(at, "tls: `certificates` is required (a list of {cert, key})");
+    }
+  }
+
   void readTokens(const Node& node, const YAML::Mark& at) {
     if (!isList(node, at, "admin.tokens", "{name, token} maps")) return;
     std::set<std::string> names;
@@ -581,38 +648,42 @@ class Loader {
   }
 
   void readServer(const Node& node, const YAML::Mark& at) {
-    visitMap(node, at, "server",
-             {"threads", "event_threads", "fetch_threads", "shutdown_grace", "client_timeout",
-              "header_timeout", "keepalive_timeout", "max_connections"},
-             kNoReservedKeys,
-             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
-               const std::string path = "server." + key;
-               if (key == "threads") {
-                 if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
-                   config_.workerThreads = static_cast<int>(*n);
-                 }
-               } else if (key == "event_threads") {
-                 if (auto n = readInt(v, keyMark, path, 0, kMaxThreads)) {
-                   config_.eventThreads = static_cast<int>(*n);
-                 }
-               } else if (key == "max_connections") {
-                 if (auto n = readInt(v, keyMark, path, 1, 1000000)) {
-                   config_.maxConnections = static_cast<int>(*n);
-                 }
-               } else if (key == "header_timeout") {
-                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.headerTimeoutMs = *ms;
-               } else if (key == "keepalive_timeout") {
-                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.keepAliveTimeoutMs = *ms;
-               } else if (key == "fetch_threads") {
-                 if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
-                   config_.fetchThreads = static_cast<int>(*n);
-                 }
-               } else if (key == "shutdown_grace") {
-                 if (auto ms = readDuration(v, keyMark, path, 0)) config_.shutdownGraceMs = *ms;
-               } else {
-                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.clientTimeoutMs = *ms;
-               }
-             });
+    visitMap(
+        node, at, "server",
+        {"threads", "event_threads", "fetch_threads", "shutdown_grace", "client_timeout",
+         "header_timeout", "keepalive_timeout", "max_connections", "max_connections_per_client"},
+        kNoReservedKeys, [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+          const std::string path = "server." + key;
+          if (key == "threads") {
+            if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
+              config_.workerThreads = static_cast<int>(*n);
+            }
+          } else if (key == "event_threads") {
+            if (auto n = readInt(v, keyMark, path, 0, kMaxThreads)) {
+              config_.eventThreads = static_cast<int>(*n);
+            }
+          } else if (key == "max_connections") {
+            if (auto n = readInt(v, keyMark, path, 1, 1000000)) {
+              config_.maxConnections = static_cast<int>(*n);
+            }
+          } else if (key == "max_connections_per_client") {
+            if (auto n = readInt(v, keyMark, path, 0, 1000000)) {
+              config_.maxConnectionsPerClient = static_cast<int>(*n);
+            }
+          } else if (key == "header_timeout") {
+            if (auto ms = readDuration(v, keyMark, path, 1)) config_.headerTimeoutMs = *ms;
+          } else if (key == "keepalive_timeout") {
+            if (auto ms = readDuration(v, keyMark, path, 1)) config_.keepAliveTimeoutMs = *ms;
+          } else if (key == "fetch_threads") {
+            if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
+              config_.fetchThreads = static_cast<int>(*n);
+            }
+          } else if (key == "shutdown_grace") {
+            if (auto ms = readDuration(v, keyMark, path, 0)) config_.shutdownGraceMs = *ms;
+          } else {
+            if (auto ms = readDuration(v, keyMark, path, 1)) config_.clientTimeoutMs = *ms;
+          }
+        });
   }
 
   void readPurge(const Node& node, const YAML::Mark& at) {

@@ -61,6 +61,11 @@ struct Route {
   std::vector<std::string> pools;  // Failover order; names from `pools`.
 };
 
+struct TlsCertificate {
+  std::string certFile;  // PEM: the certificate, then its chain.
+  std::string keyFile;   // PEM private key.
+};
+
 struct AdminToken {
   std::string name;
   std::string token;
@@ -84,13 +89,17 @@ struct Config {
   int fetchThreads = 64;                               // server.fetch_threads. Default: 64
   std::vector<Pool> pools;                             // pools
   std::vector<Route> routes;                           // routes
-  int workerThreads = 256;                             // server.threads. Default: 256
-  int eventThreads = 0;                                // server.event_threads. 0: one per core
-  int maxConnections = 20000;                          // server.max_connections
-  std::int64_t headerTimeoutMs = 10000;                // server.header_timeout. Default: 10s
-  std::int64_t keepAliveTimeoutMs = 15000;             // server.keepalive_timeout. Default: 15s
-  std::int64_t shutdownGraceMs = 10000;                // server.shutdown_grace. Default: 10s
-  std::int64_t clientTimeoutMs = 60000;                // server.client_timeout. Default: 60s
+  std::string tlsListen;                        // tls.listen. Default: "" (no HTTPS listener)
+  std::vector<TlsCertificate> tlsCertificates;  // tls.certificates, chosen by SNI
+  std::string tlsMinVersion = "1.2";            // tls.min_version: 1.2 or 1.3
+  int workerThreads = 256;                      // server.threads. Default: 256
+  int eventThreads = 0;                         // server.event_threads. 0: one per core
+  int maxConnections = 20000;                   // server.max_connections
+  int maxConnectionsPerClient = 1000;           // server.max_connections_per_client (0: no cap)
+  std::int64_t headerTimeoutMs = 10000;         // server.header_timeout. Default: 10s
+  std::int64_t keepAliveTimeoutMs = 15000;      // server.keepalive_timeout. Default: 15s
+  std::int64_t shutdownGraceMs = 10000;         // server.shutdown_grace. Default: 10s
+  std::int64_t clientTimeoutMs = 60000;         // server.client_timeout. Default: 60s
   // purge.allow: addresses allowed to send PURGE to the proxy listener. Default: loopback.
   std::vector<std::string> purgeAllow = {"127.0.0.0/8", "::1/128"};
   std::string logLevel = "information";         // logging.level

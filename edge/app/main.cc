@@ -111,10 +111,24 @@ class StrataApplication : public Poco::Util::ServerApplication {
       return EXIT_CANTCREAT;
     }
     node->start();
-    std::cout << "strata: proxy listening on port " << node->proxyPort() << "\n"
-              << "strata: admin listening on port " << node->adminPort() << "\n"
-              << std::flush;
-    waitForTerminationRequest();
+    std::cout << "strata: proxy listening on port " << node->proxyPort() << "\n";
+    if (node->tlsPort()) std::cout << "strata: https listening on port " << node->tlsPort() << "\n";
+    std::cout << "strata: admin listening on port " << node->adminPort() << "\n" << std::flush;
+    // SIGHUP reloads the TLS certificates; SIGINT, SIGTERM and SIGQUIT stop the node.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&signals, s);
+    for (;;) {
+      int received = 0;
+      if (sigwait(&signals, &received) != 0) continue;
+      if (received != SIGHUP) break;
+      std::string why;
+      if (node->reloadTls(&why)) {
+        std::cout << "strata: TLS certificates reloaded\n" << std::flush;
+      } else {
+        std::cerr << "strata: TLS reload failed, keeping the old certificates: " << why << "\n";
+      }
+    }
     std::cout << "strata: stopping\n" << std::flush;
     node->stop();
     return EXIT_OK;
@@ -139,6 +153,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGQUIT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   strata::edge::app::StrataApplication app;

@@ -90,6 +90,9 @@ struct Node::Impl {
   std::unique_ptr<pipeline::ProxyPipeline> pipeline;
   std::unique_ptr<server::Http1Server> proxyServer;
   std::uint16_t proxyPort = 0;
+  std::shared_ptr<server::TlsContexts> tls;  // Certificates of the HTTPS listener.
+  std::unique_ptr<server::Http1Server> tlsServer;
+  std::uint16_t tlsPort = 0;
   std::unique_ptr<admin::AdminServer> adminServer;
   Poco::Logger* accessLog = nullptr;
   std::unique_ptr<TrafficObserver> observer;  // Access log, latency, status codes, top URLs.
@@ -389,37 +392,59 @@ bool Node::Impl::bindProxy(std::string* error) {
   options.headerTimeoutMs = config.headerTimeoutMs;
   options.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
   options.maxConnections = static_cast<std::size_t>(config.maxConnections);
+  options.maxConnectionsPerClient = static_cast<std::size_t>(config.maxConnectionsPerClient);
   auto* pipe = pipeline.get();
   // Every exchange is observed (metrics, top URLs, the access log when configured).
-  server::Http1Server::Completion completion =
-      [obs = observer.get()](const pipeline::ClientRequest& request,
-                             const server::ExchangeSummary& summary) {
-        pipeline::RequestRecord record;
-        record.method = request.method;
-        record.target = request.target;
-        record.host = request.host;
-        record.version = request.http10 ? "HTTP/1.0" : "HTTP/1.1";
-        record.clientAddress = request.clientAddress;
-        record.referer = std::string(request.headers.get("Referer").value_or(""));
-        record.userAgent = std::string(request.headers.get("User-Agent").value_or(""));
-        record.cacheStatus = std::string(summary.cacheStatus);
-        record.status = summary.status;
-        record.bytes = summary.bytes;
-        record.durationMicros = summary.durationMicros;
-        obs->observe(record);
-      };
+  server::Http1Server::Completion completion = [obs = observer.get()](
+                                                   const pipeline::ClientRequest& request,
+                                                   const server::ExchangeSummary& summary) {
+    pipeline::RequestRecord record;
+    record.method = request.method;
+    record.target = request.target;
+    record.host = request.host;
+    record.version = request.http10 ? "HTTP/1.0" : "HTTP/1.1";
+    record.clientAddress = request.clientAddress;
+    record.referer = std::string(request.headers.get("Referer").value_or(""));
+    record.userAgent = std::string(request.headers.get("User-Agent").value_or(""));
+    record.cacheStatus = std::string(summary.cacheStatus);
+    record.status = summary.status;
+    record.bytes = summary.bytes;
+    record.durationMicros = summary.durationMicros;
+    obs->observe(record);
+  };
+  auto handler = [pipe](const pipeline::ClientRequest& request, pipeline::ResponseSink& sink) {
+    pipe->handle(request, sink);
+  };
   std::string why;
-  proxyServer = server::Http1Server::create(
-      host, port, options,
-      [pipe](const pipeline::ClientRequest& request, pipeline::ResponseSink& sink) {
-        pipe->handle(request, sink);
-      },
-      std::move(completion), &why);
+  proxyServer = server::Http1Server::create(host, port, options, handler, completion, &why);
   if (!proxyServer) {
     *error = "cannot listen on " + config.listen + ": " + why;
     return false;
   }
   proxyPort = proxyServer->port();
+  if (config.tlsListen.empty()) return true;
+
+  if (!splitHostPort(config.tlsListen, &host, &port)) {
+    *error = "invalid tls.listen address " + config.tlsListen;
+    return false;
+  }
+  server::TlsOptions tlsOptions;
+  for (const auto& c : config.tlsCertificates) {
+    tlsOptions.certificates.push_back({c.certFile, c.keyFile});
+  }
+  tlsOptions.tls13Only = config.tlsMinVersion == "1.3";
+  tls = server::TlsContexts::create(std::move(tlsOptions), &why);
+  if (!tls) {
+    *error = "tls: " + why;
+    return false;
+  }
+  options.tls = tls;
+  tlsServer = server::Http1Server::create(host, port, options, handler, completion, &why);
+  if (!tlsServer) {
+    *error = "cannot listen on " + config.tlsListen + ": " + why;
+    return false;
+  }
+  tlsPort = tlsServer->port();
   return true;
 }
 
@@ -545,6 +570,7 @@ void Node::start() {
   }
   impl_->router->startHealthChecks();
   impl_->proxyServer->start();
+  if (impl_->tlsServer) impl_->tlsServer->start();
   impl_->adminServer->start();
   Impl* impl = impl_.get();
   impl_->reclaimer = std::thread([impl, clock = impl_->clock] { impl->runReclaimer(clock); });
@@ -558,6 +584,7 @@ void Node::stop() {
   impl_->stopped = true;
   // Stop accepting, then let in-flight requests finish within the grace period.
   impl_->proxyServer->stopAccepting();
+  if (impl_->tlsServer) impl_->tlsServer->stopAccepting();
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->config.shutdownGraceMs);
   while (impl_->stats.inFlight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -565,6 +592,7 @@ void Node::stop() {
   }
   impl_->pipeline->shutdown();
   impl_->proxyServer->stop();
+  if (impl_->tlsServer) impl_->tlsServer->stop();
   impl_->executor->stop();
   impl_->adminServer->stop();
   if (impl_->reclaimer.joinable()) {
@@ -590,6 +618,20 @@ void Node::stop() {
 }
 
 std::uint16_t Node::proxyPort() const { return impl_->proxyPort; }
+std::uint16_t Node::tlsPort() const { return impl_->tlsPort; }
+
+bool Node::reloadTls(std::string* error) {
+  if (!impl_->tls) {
+    *error = "no HTTPS listener configured";
+    return false;
+  }
+  if (!impl_->tls->reload(error)) {
+    logger().error("event=tls_reload_failed error=\"%s\"", *error);
+    return false;
+  }
+  logger().information("event=tls_reloaded certificates=%z", impl_->config.tlsCertificates.size());
+  return true;
+}
 std::size_t Node::reclaimExpired() { return impl_->reclaimOnce(impl_->clock()); }
 std::uint16_t Node::adminPort() const { return impl_->adminServer->port(); }
 const std::string& Node::firstAdminToken() const { return impl_->tokens.front().secret; }

@@ -36,6 +36,9 @@ class Node {
   std::size_t reclaimExpired();
 
   std::uint16_t proxyPort() const;
+  std::uint16_t tlsPort() const;  // 0 without `tls.listen`.
+  // Re-reads the HTTPS certificates (SIGHUP). On failure the old ones stay in use.
+  bool reloadTls(std::string* error);
   std::uint16_t adminPort() const;
   // The admin tokens in force (a generated one when none was configured).
   const std::string& firstAdminToken() const;

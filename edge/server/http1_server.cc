@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -21,6 +23,7 @@
 #include <istream>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "edge/pipeline/blocking.h"
@@ -148,6 +151,7 @@ enum ConnState : int { kParked = 0, kActive = 1, kClosing = 2 };
 
 struct Conn {
   int fd = -1;
+  SSL* ssl = nullptr;  // Set on the HTTPS listener.
   std::string peer;
   std::vector<char> in;  // Received bytes: in[begin, end) are unread.
   std::size_t begin = 0;
@@ -281,6 +285,7 @@ class Http1Server::Impl {
 
   // Sends every byte of `iov` (modified), waiting at most clientTimeout for each stall.
   bool sendAll(Conn& c, iovec* iov, int count) {
+    if (c.ssl) return sendAllTls(c, iov, count);
     while (count > 0) {
       const ssize_t n = ::writev(c.fd, iov, count);
       if (n < 0) {
@@ -327,6 +332,7 @@ class Http1Server::Impl {
       if (c.in.size() >= limit) return -2;
       c.in.resize(std::min(limit, std::max<std::size_t>(4096, c.in.size() * 2)));
     }
+    if (c.ssl) return receiveTls(c);
     for (;;) {
       const ssize_t n = ::recv(c.fd, c.in.data() + c.end, c.in.size() - c.end, 0);
       if (n > 0) {
@@ -338,6 +344,77 @@ class Http1Server::Impl {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
       return -2;
     }
+  }
+
+  // receive() over TLS: decrypted bytes, with the handshake driven by the first reads.
+  int receiveTls(Conn& c) {
+    int got = 0;
+    for (;;) {
+      ERR_clear_error();
+      const int n = SSL_read(c.ssl, c.in.data() + c.end, static_cast<int>(c.in.size() - c.end));
+      if (n > 0) {
+        c.end += static_cast<std::size_t>(n);
+        got = 1;
+        // Decrypted bytes OpenSSL still holds are invisible to epoll: take them now.
+        if (SSL_pending(c.ssl) > 0 && c.end < c.in.size()) continue;
+        return 1;
+      }
+      if (got) return 1;
+      switch (SSL_get_error(c.ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+          return -1;
+        case SSL_ERROR_WANT_WRITE:  // A handshake flight that did not fit the send buffer.
+          if (!waitFor(c.fd, POLLOUT, options_.clientTimeoutMs)) return -2;
+          continue;
+        case SSL_ERROR_ZERO_RETURN:
+          return 0;
+        default:
+          if (!SSL_is_init_finished(c.ssl)) {
+            counters_.tlsHandshakeFailures.fetch_add(1, std::memory_order_relaxed);
+          }
+          return -2;
+      }
+    }
+  }
+
+  // sendAll() over TLS: small pieces are joined into one record.
+  bool sendAllTls(Conn& c, iovec* iov, int count) {
+    thread_local std::string joined;
+    std::size_t total = 0;
+    for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+    iovec one;
+    if (count > 1 && total <= 16384) {
+      joined.clear();
+      for (int i = 0; i < count; ++i) {
+        joined.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+      }
+      one = {joined.data(), joined.size()};
+      iov = &one;
+      count = 1;
+    }
+    for (int i = 0; i < count; ++i) {
+      const char* data = static_cast<const char*>(iov[i].iov_base);
+      std::size_t left = iov[i].iov_len;
+      while (left > 0) {
+        ERR_clear_error();
+        const int n =
+            SSL_write(c.ssl, data, static_cast<int>(std::min<std::size_t>(left, 1 << 20)));
+        if (n > 0) {
+          data += n;
+          left -= static_cast<std::size_t>(n);
+          continue;
+        }
+        const int error = SSL_get_error(c.ssl, n);
+        if (error != SSL_ERROR_WANT_WRITE && error != SSL_ERROR_WANT_READ) return false;
+        pipeline::mayBlock();
+        if (stopping_.load(std::memory_order_relaxed) ||
+            !waitFor(c.fd, error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN,
+                     options_.clientTimeoutMs)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   // Blocks (up to clientTimeout) until at least one more byte is buffered. False on EOF/error.
@@ -367,6 +444,26 @@ class Http1Server::Impl {
                                            std::memory_order_acq_rel);
   }
 
+  // Counts a connection against its client address's cap; false when the cap is reached.
+  bool admitClient(const std::string& peer) {
+    if (options_.maxConnectionsPerClient == 0) return true;
+    std::lock_guard lock(clientsMutex_);
+    auto& n = perClient_[peer];
+    if (static_cast<std::size_t>(n) >= options_.maxConnectionsPerClient) {
+      if (n == 0) perClient_.erase(peer);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+
+  void releaseClient(const std::string& peer) {
+    if (options_.maxConnectionsPerClient == 0) return;
+    std::lock_guard lock(clientsMutex_);
+    auto it = perClient_.find(peer);
+    if (it != perClient_.end() && --it->second <= 0) perClient_.erase(it);
+  }
+
   void registerConn(Conn* c) {
     std::lock_guard lock(registryMutex_);
     c->next = head_;
@@ -382,6 +479,8 @@ class Http1Server::Impl {
       if (head_ == c) head_ = c->next;
     }
     if (c->timedOut) counters_.timedOut.fetch_add(1, std::memory_order_relaxed);
+    if (c->ssl) SSL_free(c->ssl);
+    releaseClient(c->peer);
     ::close(c->fd);  // Also removes it from the epoll set.
     counters_.open.fetch_sub(1, std::memory_order_relaxed);
     delete c;
@@ -438,6 +537,23 @@ class Http1Server::Impl {
         inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof text);
       }
       c->peer = text;
+      if (!admitClient(c->peer)) {
+        counters_.refused.fetch_add(1, std::memory_order_relaxed);
+        ::close(client);
+        delete c;
+        continue;
+      }
+      if (options_.tls) {
+        c->ssl = SSL_new(options_.tls->acceptContext());
+        if (!c->ssl) {
+          releaseClient(c->peer);
+          ::close(client);
+          delete c;
+          continue;
+        }
+        SSL_set_fd(c->ssl, client);
+        SSL_set_accept_state(c->ssl);
+      }
       c->deadline.store(nowMs() + options_.headerTimeoutMs, std::memory_order_relaxed);
       counters_.accepted.fetch_add(1, std::memory_order_relaxed);
       counters_.open.fetch_add(1, std::memory_order_relaxed);
@@ -559,6 +675,10 @@ class Http1Server::Impl {
   // Closes after the response: bytes the client already sent are read first, so the kernel
   // answers the close with FIN rather than a reset that could destroy the response in flight.
   void lingerClose(Conn* c) {
+    if (c->ssl && SSL_is_init_finished(c->ssl)) {
+      ERR_clear_error();
+      SSL_shutdown(c->ssl);  // close_notify, best effort.
+    }
     ::shutdown(c->fd, SHUT_WR);
     char scratch[16384];
     for (int i = 0; i < 64; ++i) {
@@ -584,6 +704,8 @@ class Http1Server::Impl {
   bool started_ = false;
   std::atomic<bool> accepting_{true};
   std::atomic<bool> stopping_{false};
+  std::mutex clientsMutex_;
+  std::unordered_map<std::string, int> perClient_;  // Open connections per client address.
   std::mutex registryMutex_;
   Conn* head_ = nullptr;
   int slots_ = 1;
@@ -916,7 +1038,7 @@ void Http1Server::Impl::serve(Conn* c) {
       lingerClose(c);
       return;
     }
-    if (c->end == c->begin) {
+    if (c->end == c->begin && !(c->ssl && SSL_pending(c->ssl) > 0)) {
       park(c);  // Nothing pipelined: epoll tells when the next request arrives.
       return;
     }
@@ -930,6 +1052,7 @@ bool Http1Server::Impl::exchange(Conn* c, RequestHead& head) {
   in.target = std::move(head.target);
   in.host = std::move(head.host);
   in.clientAddress = c->peer;
+  in.scheme = c->ssl ? "https" : "http";
   in.http10 = head.http10;
   in.headers = std::move(head.headers);
   std::optional<Body> body;

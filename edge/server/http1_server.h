@@ -21,6 +21,7 @@
 
 #include "edge/pipeline/proxy_pipeline.h"
 #include "edge/server/request_parser.h"
+#include "edge/server/tls.h"
 
 namespace strata::edge::server {
 
@@ -33,7 +34,9 @@ struct Http1Options {
   std::int64_t headerTimeoutMs = 10000;     // From a head's first byte to its end.
   std::int64_t keepAliveTimeoutMs = 15000;  // Idle time between requests.
   std::size_t maxConnections = 20000;       // Beyond this, new connections are closed at once.
+  std::size_t maxConnectionsPerClient = 0;  // Per client address; 0: no cap.
   ParseLimits limits;
+  std::shared_ptr<TlsContexts> tls;  // Set: this listener speaks HTTPS.
 };
 
 // What the access log and metrics see of a finished exchange.
@@ -64,7 +67,8 @@ class Http1Server {
 
   struct Counters {
     std::atomic<std::uint64_t> accepted{0};
-    std::atomic<std::uint64_t> refused{0};  // Over maxConnections.
+    std::atomic<std::uint64_t> refused{0};  // Over maxConnections or the per-client cap.
+    std::atomic<std::uint64_t> tlsHandshakeFailures{0};
     std::atomic<std::uint64_t> badRequests{0};
     std::atomic<std::uint64_t> timedOut{0};
     std::atomic<std::int64_t> open{0};

@@ -319,6 +319,14 @@ StrataProcess::StrataProcess(std::vector<std::string> args) {
   });
   proxyPort_ = portAfter(output_, "proxy listening on port ");
   adminPort_ = portAfter(output_, "admin listening on port ");
+  tlsPort_ = portAfter(output_, "https listening on port ");
+}
+
+bool StrataProcess::waitForOutput(const std::string& text, int timeoutMs) {
+  const std::size_t from = output_.size();
+  readUntil(stdoutFd_, &output_, std::chrono::milliseconds(timeoutMs),
+            [&] { return output_.find(text, from) != std::string::npos; });
+  return output_.find(text, from) != std::string::npos;
 }
 
 StrataProcess::~StrataProcess() {

@@ -125,7 +125,10 @@ class StrataProcess {
   bool started() const { return proxyPort_ != 0; }
   std::uint16_t proxyPort() const { return proxyPort_; }
   std::uint16_t adminPort() const { return adminPort_; }
+  std::uint16_t tlsPort() const { return tlsPort_; }  // 0 without an HTTPS listener.
   int pid() const { return pid_; }
+  // Reads what the process printed since, for up to `timeoutMs`, until `text` shows up.
+  bool waitForOutput(const std::string& text, int timeoutMs);
   // Peak resident set size (VmHWM) in bytes, from /proc.
   std::uint64_t peakRssBytes() const;
   // Sends SIGTERM and waits (bounded) for the exit code; -1 if it had to be killed.
@@ -137,6 +140,7 @@ class StrataProcess {
   int stdoutFd_ = -1;
   std::uint16_t proxyPort_ = 0;
   std::uint16_t adminPort_ = 0;
+  std::uint16_t tlsPort_ = 0;
   std::string output_;
 };
 
