@@ -7,6 +7,7 @@
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <iostream>
 
@@ -156,6 +157,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every client connection is a descriptor: take the hard limit, not the 1024 default.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   strata::edge::app::StrataApplication app;
   try {
     return app.run(argc, argv);

@@ -2,7 +2,7 @@
 """Turns the JSON lines of one scripts/bench run into the human tables and the summary lines.
 
 Usage: report.py RESULTS.jsonl SUMMARY_OUT.jsonl
-Input lines have "type": "meta" | "run" | "burst" | "restart". Prints the tables to stdout and
+Input lines have "type": "meta" | "run" | "burst" | "slowloris" | "restart". Prints the tables to stdout and
 appends one "summary" line per (scenario, server) to SUMMARY_OUT.
 """
 import json
@@ -134,6 +134,24 @@ if bursts:
                   f"{fmt(b.get('failed'), 0):>6} {fmt(b.get('slowest_s'), 3):>9} {fmt(b.get('median_s'), 3):>9} "
                   f"{fmt(b.get('peak_rss_mib')):>12}  {b['status']}"
                   + (f" ({b.get('reason')})" if b.get("reason") else ""))
+    print()
+
+# ---- slowloris ------------------------------------------------------------------------------
+slows = [r for r in rows if r["type"] == "slowloris"]
+if slows:
+    print(f"Slowloris: {slows[0].get('slow_target', '?')} connections sending their head 2 bytes a second "
+          "(reopened when closed) while a normal client sends a GET every 100 ms")
+    hdr = (f"{'server':<8} {'held':>11} {'closed':>7} {'normal reqs':>11} {'failed':>6} "
+           f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}  status")
+    print(hdr)
+    print("-" * len(hdr))
+    for b in slows:
+        held = f"{fmt(b.get('slow_held_min'), 0)}-{fmt(b.get('slow_held_max'), 0)}"
+        print(f"{b['server']:<8} {held:>11} {fmt(b.get('closed_by_server'), 0):>7} "
+              f"{fmt(b.get('normal_requests'), 0):>11} {fmt(b.get('normal_failed'), 0):>6} "
+              f"{fmt(b.get('normal_p50_ms'), 1):>7} {fmt(b.get('normal_p99_ms'), 1):>7} "
+              f"{fmt(b.get('normal_max_ms'), 1):>7}  {b['status']}"
+              + (f" ({b.get('reason')})" if b.get("reason") else ""))
     print()
 
 # ---- warm restart ---------------------------------------------------------------------------
