@@ -916,6 +916,9 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
     }
     out_ += "\r\n";
     pending_ = true;
+    if (contentLength > static_cast<std::int64_t>(kLongResponseBytes) && !noBody_) {
+      pipeline::mayBlock();  // See write(): a long body is transfer work.
+    }
   }
 
   void flush() override {
@@ -943,6 +946,10 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
       return false;
     }
     bytes_ += size;
+    // A long body is transfer work, not event work: past this point the response goes on
+    // without the event slot, so other connections are served meanwhile and several large
+    // responses stream at once.
+    if (bytes_ >= kLongResponseBytes) pipeline::mayBlock();
     return true;
   }
 
@@ -992,6 +999,7 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
   bool finished_ = false;
   int status_ = 0;
   std::uint64_t bytes_ = 0;
+  static constexpr std::uint64_t kLongResponseBytes = 256 * 1024;
   std::string out_;
   std::string cacheStatus_;
 };
