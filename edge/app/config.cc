@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -35,7 +36,7 @@ constexpr int kMaxIdleConnections = 100000;
 constexpr std::size_t kMaxNodeNameLength = 64;
 
 // Keys later versions will own: accepted by name, rejected as "not supported yet".
-const std::set<std::string, std::less<>> kReservedTopLevel = {"security"};
+const std::set<std::string, std::less<>> kReservedTopLevel = {};
 const std::set<std::string, std::less<>> kNoReservedKeys;
 
 // ----------------------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ class Loader {
     bool sawPools = false;
     visitMap(root, top, "",
              {"node", "listen", "admin", "tls", "cache", "server", "pools", "routes", "purge",
-              "logging"},
+              "logging", "security"},
              kReservedTopLevel, [&](const std::string& key, const YAML::Mark& at, const Node& v) {
                if (key == "node") {
                  readNode(v, at);
@@ -242,6 +243,8 @@ class Loader {
                  readLogging(v, at);
                } else if (key == "purge") {
                  readPurge(v, at);
+               } else if (key == "security") {
+                 readSecurity(v, at);
                }
              });
     crossCheck(sawPools);
@@ -1060,10 +1063,13 @@ class Loader {
       bool sawPools = false;
       std::vector<RouteRef> refs;
       const bool isMap = visitMap(
-          item, itemMark, path, {"host", "path_prefix", "pools"}, kNoReservedKeys,
-          [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+          item, itemMark, path,
+          {"host", "path_prefix", "pools", "allow", "deny", "rate_limit", "signed_urls", "jwt",
+           "https_redirect", "https_redirect_port", "hsts"},
+          kNoReservedKeys, [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
             const std::string field = path + "." + key;
             const YAML::Mark valueMark = markOf(v, keyMark);
+            if (readRouteSecurity(key, v, keyMark, field, route.security)) return;
             if (key == "host") {
               auto host = readString(v, keyMark, field, "a host name");
               if (!host) {
@@ -1156,6 +1162,304 @@ class Loader {
     if (!routesGiven_) {
       config_.routes.push_back(defaultRoute(config_.pools));
     }
+    for (const auto& [mark, field] : signedRoutes_) {
+      if (config_.security.signingKeys.empty()) {
+        error(mark, field + ": needs at least one key in security.signing_keys");
+      }
+    }
+    for (const auto& [mark, field] : jwtRoutes_) {
+      if (config_.security.jwtKeys.empty()) {
+        error(mark, field + ": needs at least one key in security.jwt.keys");
+      }
+    }
+  }
+
+  // --- security (README "Protection") ----------------------------------------------------
+
+  std::optional<bool> readBool(const Node& node, const YAML::Mark& at, const std::string& path) {
+    auto text = readString(node, at, path, "true or false");
+    if (!text) return std::nullopt;
+    if (*text == "true") return true;
+    if (*text == "false") return false;
+    error(markOf(node, at), path + ": expected true or false, got '" + *text + "'");
+    return std::nullopt;
+  }
+
+  std::vector<std::string> readCidrs(const Node& node, const YAML::Mark& at,
+                                     const std::string& path) {
+    std::vector<std::string> out;
+    if (!isList(node, at, path, "addresses or CIDR ranges")) return out;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item = path + "[" + std::to_string(i) + "]";
+      auto text = readString(node[i], at, item, "an address or CIDR range");
+      if (!text) continue;
+      if (!http::parseCidr(*text)) {
+        error(markOf(node[i], at),
+              item + ": '" + *text + "' is not an address or CIDR range (e.g. 10.0.0.0/8)");
+        continue;
+      }
+      out.push_back(*text);
+    }
+    return out;
+  }
+
+  // "N/s", "N/m" or "N/h" (N a positive integer) as tokens per second.
+  std::optional<double> readRate(const Node& node, const YAML::Mark& at, const std::string& path) {
+    auto text = readString(node, at, path, "a rate such as 100/s");
+    if (!text) return std::nullopt;
+    const std::size_t slash = text->find('/');
+    std::int64_t count = 0;
+    const char* end = text->data() + (slash == std::string::npos ? text->size() : slash);
+    auto [ptr, ec] = std::from_chars(text->data(), end, count);
+    const std::string unit = slash == std::string::npos ? "" : text->substr(slash + 1);
+    const double per = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+    if (ec != std::errc() || ptr != end || ptr == text->data() || count <= 0 || count > 100000000 ||
+        per == 0) {
+      error(markOf(node, at), path + ": invalid rate '" + *text +
+                                  "' (use requests per second, minute or hour: 100/s, 600/m)");
+      return std::nullopt;
+    }
+    return static_cast<double>(count) / per;
+  }
+
+  // {rate, burst[, capacity]}; `capacity` only node-wide.
+  std::optional<RateLimitConfig> readRateLimit(const Node& node, const YAML::Mark& at,
+                                               const std::string& path, bool nodeWide) {
+    RateLimitConfig limit;
+    bool sawRate = false;
+    bool sawBurst = false;
+    bool good = true;
+    Keys keys = {"rate", "burst", "capacity"};
+    Keys routeKeys = {"rate", "burst"};
+    const bool isMap =
+        visitMap(node, at, path, nodeWide ? keys : routeKeys, kNoReservedKeys,
+                 [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+                   const std::string field = path + "." + key;
+                   if (key == "rate") {
+                     sawRate = true;
+                     if (auto rate = readRate(v, keyMark, field)) {
+                       limit.perSecond = *rate;
+                     } else {
+                       good = false;
+                     }
+                   } else if (key == "burst") {
+                     sawBurst = true;
+                     if (auto n = readInt(v, keyMark, field, 1, 1000000)) {
+                       limit.burst = static_cast<int>(*n);
+                     } else {
+                       good = false;
+                     }
+                   } else if (auto n = readInt(v, keyMark, field, 1, 10000000)) {
+                     config_.security.rateLimitCapacity = static_cast<int>(*n);
+                   }
+                 });
+    if (!isMap || node.IsNull()) {
+      if (isMap) missing(at, path, "rate");
+      return std::nullopt;
+    }
+    if (!sawRate) {
+      missing(markOf(node, at), path, "rate");
+      return std::nullopt;
+    }
+    if (!good) return std::nullopt;
+    if (!sawBurst) limit.burst = std::max(1, static_cast<int>(std::ceil(limit.perSecond)));
+    return limit;
+  }
+
+  // HSTS max-age: a duration of up to 2 years; units as for durations, plus y (365d).
+  std::optional<std::int64_t> readMaxAge(const Node& node, const YAML::Mark& at,
+                                         const std::string& path) {
+    auto text = readString(node, at, path, "a duration such as 1y or 180d");
+    if (!text) return std::nullopt;
+    std::optional<std::int64_t> seconds;
+    if (!text->empty() && text->back() == 'y') {
+      std::int64_t years = 0;
+      const char* end = text->data() + text->size() - 1;
+      auto [ptr, ec] = std::from_chars(text->data(), end, years);
+      if (ec == std::errc() && ptr == end && ptr != text->data() && years <= 2) {
+        seconds = years * 365 * 86400;
+      }
+    } else if (auto ms = parseDuration(*text)) {
+      seconds = *ms / 1000;
+    }
+    if (!seconds || *seconds < 0 || *seconds > 2 * 365 * 86400) {
+      error(markOf(node, at),
+            path + ": invalid max-age '" + *text + "' (a duration up to 2y, e.g. 1y, 180d, 0s)");
+      return std::nullopt;
+    }
+    return seconds;
+  }
+
+  // A route's protection keys; false when `key` is not one of them.
+  bool readRouteSecurity(const std::string& key, const Node& v, const YAML::Mark& keyMark,
+                         const std::string& field, RouteSecurity& security) {
+    if (key == "allow") {
+      security.allow = readCidrs(v, keyMark, field);
+    } else if (key == "deny") {
+      security.deny = readCidrs(v, keyMark, field);
+    } else if (key == "rate_limit") {
+      if (v.IsScalar() && v.Scalar() == "off") {
+        security.rateLimitOff = true;
+      } else if (v.IsScalar()) {
+        error(markOf(v, keyMark),
+              field + ": expected {rate, burst} or off, got '" + v.Scalar() + "'");
+      } else {
+        security.rateLimit = readRateLimit(v, keyMark, field, false);
+      }
+    } else if (key == "signed_urls") {
+      if (auto on = readBool(v, keyMark, field)) {
+        security.signedUrls = *on;
+        if (*on) signedRoutes_.emplace_back(keyMark, field);
+      }
+    } else if (key == "jwt") {
+      if (v.IsScalar()) {
+        if (auto on = readBool(v, keyMark, field)) security.jwt = *on;
+      } else {
+        security.jwt = visitMap(
+            v, keyMark, field, {"audience", "issuer", "forward_authorization"}, kNoReservedKeys,
+            [&](const std::string& k, const YAML::Mark& m, const Node& value) {
+              if (k == "forward_authorization") {
+                if (auto on = readBool(value, m, field + "." + k)) {
+                  security.jwtForwardAuthorization = *on;
+                }
+              } else if (auto text = readString(value, m, field + "." + k)) {
+                (k == "audience" ? security.jwtAudience : security.jwtIssuer) = *text;
+              }
+            });
+      }
+      if (security.jwt) jwtRoutes_.emplace_back(keyMark, field);
+    } else if (key == "https_redirect") {
+      if (auto on = readBool(v, keyMark, field)) security.httpsRedirect = *on;
+    } else if (key == "https_redirect_port") {
+      if (auto n = readInt(v, keyMark, field, 1, 65535)) {
+        security.httpsRedirectPort = static_cast<int>(*n);
+      }
+    } else if (key == "hsts") {
+      HstsConfig hsts;
+      bool sawMaxAge = false;
+      bool good = true;
+      const bool isMap =
+          visitMap(v, keyMark, field, {"max_age", "include_subdomains", "preload"}, kNoReservedKeys,
+                   [&](const std::string& k, const YAML::Mark& m, const Node& value) {
+                     const std::string sub = field + "." + k;
+                     if (k == "max_age") {
+                       sawMaxAge = true;
+                       auto seconds = readMaxAge(value, m, sub);
+                       good = good && seconds.has_value();
+                       if (seconds) hsts.maxAgeSeconds = *seconds;
+                     } else if (auto on = readBool(value, m, sub)) {
+                       (k == "preload" ? hsts.preload : hsts.includeSubdomains) = *on;
+                     } else {
+                       good = false;
+                     }
+                   });
+      if (isMap && !sawMaxAge) missing(markOf(v, keyMark), field, "max_age");
+      if (isMap && sawMaxAge && good) security.hsts = hsts;
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  void readSecurity(const Node& node, const YAML::Mark& at) {
+    visitMap(node, at, "security", {"hide_headers", "rate_limit", "signing_keys", "jwt"},
+             kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               const std::string path = "security." + key;
+               if (key == "hide_headers") {
+                 if (!isList(v, keyMark, path, "header field names")) return;
+                 for (std::size_t i = 0; i < v.size(); ++i) {
+                   const std::string item = path + "[" + std::to_string(i) + "]";
+                   auto name = readString(v[i], keyMark, item, "a header field name");
+                   if (!name) continue;
+                   if (name->empty() || !std::all_of(name->begin(), name->end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                       })) {
+                     error(markOf(v[i], keyMark),
+                           item + ": '" + *name + "' is not a header field name (e.g. X-Backend)");
+                     continue;
+                   }
+                   config_.security.hideHeaders.push_back(*name);
+                 }
+               } else if (key == "rate_limit") {
+                 config_.security.rateLimit = readRateLimit(v, keyMark, path, true);
+               } else if (key == "signing_keys") {
+                 if (!isList(v, keyMark, path, "keys")) return;
+                 for (std::size_t i = 0; i < v.size(); ++i) {
+                   const std::string item = path + "[" + std::to_string(i) + "]";
+                   auto secret = readString(v[i], keyMark, item, "a key (text)");
+                   if (!secret) continue;
+                   if (secret->size() < 16) {
+                     error(markOf(v[i], keyMark), item + ": a key needs at least 16 characters");
+                     continue;
+                   }
+                   config_.security.signingKeys.push_back(*secret);
+                 }
+               } else {
+                 readJwt(v, keyMark);
+               }
+             });
+  }
+
+  void readJwt(const Node& node, const YAML::Mark& at) {
+    visitMap(
+        node, at, "security.jwt", {"keys", "issuer", "audience", "leeway", "forward_authorization"},
+        kNoReservedKeys, [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+          const std::string path = "security.jwt." + key;
+          if (key == "issuer" || key == "audience") {
+            if (auto text = readString(v, keyMark, path)) {
+              (key == "issuer" ? config_.security.jwtIssuer : config_.security.jwtAudience) = *text;
+            }
+          } else if (key == "leeway") {
+            if (auto ms = readDuration(v, keyMark, path, 0)) config_.security.jwtLeewayMs = *ms;
+          } else if (key == "forward_authorization") {
+            if (auto on = readBool(v, keyMark, path)) {
+              config_.security.jwtForwardAuthorization = *on;
+            }
+          } else {
+            if (!isList(v, keyMark, path, "{secret} or {public_key_file} maps")) return;
+            for (std::size_t i = 0; i < v.size(); ++i) {
+              const std::string item = path + "[" + std::to_string(i) + "]";
+              const YAML::Mark itemMark = markOf(v[i], keyMark);
+              JwtKeyConfig jwtKey;
+              const bool isMap =
+                  visitMap(v[i], itemMark, item, {"secret", "public_key_file"}, kNoReservedKeys,
+                           [&](const std::string& k, const YAML::Mark& m, const Node& value) {
+                             auto text = readString(value, m, item + "." + k);
+                             if (!text) return;
+                             if (k == "secret") {
+                               if (text->size() < 16) {
+                                 error(markOf(value, m),
+                                       item + ".secret: a secret needs at least 16 characters");
+                                 return;
+                               }
+                               jwtKey.secret = *text;
+                               return;
+                             }
+                             struct stat st {};
+                             if (text->empty() || ::stat(text->c_str(), &st) != 0 ||
+                                 !S_ISREG(st.st_mode) || ::access(text->c_str(), R_OK) != 0) {
+                               error(markOf(value, m),
+                                     item + ".public_key_file: cannot read '" + *text + "'");
+                               return;
+                             }
+                             jwtKey.publicKeyFile = *text;
+                           });
+              if (!isMap) continue;
+              if (jwtKey.secret.empty() == jwtKey.publicKeyFile.empty()) {
+                if (v[i].IsMap() && v[i].size() != 1) {
+                  error(itemMark, item +
+                                      ": give exactly one of secret (HS256) or "
+                                      "public_key_file (RS256)");
+                } else if (v[i].IsNull()) {
+                  missing(itemMark, item, "secret");
+                }
+                continue;
+              }
+              config_.security.jwtKeys.push_back(std::move(jwtKey));
+            }
+          }
+        });
   }
 
   const std::string& source_;
@@ -1168,6 +1472,8 @@ class Loader {
   std::map<std::string, YAML::Mark> poolNames_;  // Every named pool, valid or not.
   std::vector<RouteRef> routeRefs_;
   bool routesGiven_ = false;  // A non-empty `routes` list; otherwise the default route.
+  std::vector<std::pair<YAML::Mark, std::string>> signedRoutes_;  // routes[].signed_urls: true
+  std::vector<std::pair<YAML::Mark, std::string>> jwtRoutes_;     // routes[].jwt
 };
 
 // True when `error` is about `path` or something under it ("cache.memory: ...",

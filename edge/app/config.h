@@ -55,10 +55,61 @@ struct Pool {
   }
 };
 
+// A token-bucket rate limit per client address: `rate` ("100/s", "600/m", "1000/h") and `burst`.
+struct RateLimitConfig {
+  double perSecond = 0;
+  int burst = 1;  // Default: the rate's per-second figure, at least 1.
+};
+
+// routes[].hsts: Strict-Transport-Security on the route's https responses (RFC 6797).
+struct HstsConfig {
+  std::int64_t maxAgeSeconds = 0;  // max_age (required): a duration such as 1y, 180d
+  bool includeSubdomains = false;  // include_subdomains. Default: false
+  bool preload = false;            // preload. Default: false
+};
+
+// A route's protection (see README "Protection"). Default: none.
+struct RouteSecurity {
+  std::vector<std::string> allow;  // allow: CIDR ranges; non-empty: everyone else gets 403.
+  std::vector<std::string> deny;   // deny: CIDR ranges; wins over allow.
+  // rate_limit: {rate, burst} (own buckets) or "off"; absent: security.rate_limit applies.
+  std::optional<RateLimitConfig> rateLimit = std::nullopt;
+  bool rateLimitOff = false;
+  bool signedUrls = false;  // signed_urls. Default: false
+  bool jwt = false;         // jwt: true or a map {audience, issuer, forward_authorization}
+  std::optional<std::string> jwtAudience = std::nullopt;       // Default: security.jwt's
+  std::optional<std::string> jwtIssuer = std::nullopt;         // Default: security.jwt's
+  std::optional<bool> jwtForwardAuthorization = std::nullopt;  // Default: security.jwt's
+  bool httpsRedirect = false;                                  // https_redirect. Default: false
+  int httpsRedirectPort = 443;                                 // https_redirect_port. Default: 443
+  std::optional<HstsConfig> hsts = std::nullopt;               // hsts. Default: none
+};
+
 struct Route {
   std::string host;                // Default: "" (any host). Exact match, case-insensitive.
   std::string pathPrefix = "/";    // Default: "/"
   std::vector<std::string> pools;  // Failover order; names from `pools`.
+  RouteSecurity security{};  // allow, deny, rate_limit, signed_urls, jwt, https_redirect, hsts
+};
+
+// security.jwt.keys[]: exactly one of `secret` (HS256) or `public_key_file` (RS256, PEM).
+struct JwtKeyConfig {
+  std::string secret;
+  std::string publicKeyFile;
+};
+
+// The `security` section: node-wide protection settings.
+struct SecurityConfig {
+  // hide_headers: response fields removed in addition to Server and X-Powered-By.
+  std::vector<std::string> hideHeaders;
+  std::optional<RateLimitConfig> rateLimit;  // rate_limit {rate, burst}. Default: none
+  int rateLimitCapacity = 65536;             // rate_limit.capacity: clients tracked per limiter
+  std::vector<std::string> signingKeys;      // signing_keys: signed-URL HMAC keys (rotation)
+  std::vector<JwtKeyConfig> jwtKeys;         // jwt.keys
+  std::string jwtIssuer;                     // jwt.issuer. Default: "" (not checked)
+  std::string jwtAudience;                   // jwt.audience. Default: "" (not checked)
+  std::int64_t jwtLeewayMs = 0;              // jwt.leeway (clock skew). Default: 0s
+  bool jwtForwardAuthorization = false;      // jwt.forward_authorization. Default: false
 };
 
 struct TlsCertificate {
@@ -109,6 +160,7 @@ struct Config {
   std::string errorLogLevel = "warning";        // logging.error_log_level. Default: warning
   std::uint64_t logRotateBytes = 100ull << 20;  // logging.rotate_size. Default: 100MiB
   int logRotateKeep = 5;                        // logging.rotate_keep. Default: 5 archives
+  SecurityConfig security;                      // security
 };
 
 // One problem found while loading, with its location ("FILE:LINE:COL" or "--option").

@@ -84,6 +84,8 @@ std::vector<MetricFamily> nodeMetricFamilies(const NodeMetricsInput& in) {
          s.backgroundRefreshes},
         {"strata_cache_purged_hits_total", "Lookups that found an entry a purge covers.",
          s.purgedHits},
+        {"strata_requests_refused_total",
+         "Requests answered by edge protection (403, 429, 401, https redirects).", s.refused},
         {"strata_cache_corrupt_bodies_total", "Stored bodies that failed their checksum.",
          s.corruptBodies},
         {"strata_origin_fetches_total", "Requests sent to origins.", s.originFetches},

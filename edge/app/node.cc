@@ -32,6 +32,7 @@
 #include "edge/origin/origin_router.h"
 #include "edge/pipeline/proxy_pipeline.h"
 #include "edge/policy/cache_decision.h"
+#include "edge/security/guard.h"
 #include "edge/server/http1_server.h"
 #include "purge/purge_request.h"
 #include "purge/purge_state.h"
@@ -64,6 +65,82 @@ bool splitHostPort(const std::string& address, std::string* host, std::uint16_t*
   return true;
 }
 
+// The edge guard for the `security` section and the routes' protection; nullptr (with `error`
+// empty) when nothing is configured. Rate limits count in milliseconds: real time, or the
+// injected clock's seconds when tests inject one (so they refill only when the test says).
+std::unique_ptr<security::Guard> buildGuard(const Config& config, Node::Clock clock,
+                                            bool injectedClock, std::string* error) {
+  security::GuardOptions options;
+  bool any = false;
+  auto rateOf = [](const RateLimitConfig& r) {
+    return security::RateLimit{r.perSecond, static_cast<double>(r.burst)};
+  };
+  if (config.security.rateLimit) {
+    options.rateLimit = rateOf(*config.security.rateLimit);
+    any = true;
+  }
+  options.rateCapacity = static_cast<std::size_t>(config.security.rateLimitCapacity);
+  options.signingKeys = config.security.signingKeys;
+  bool jwt = false;
+  for (const auto& route : config.routes) {
+    const RouteSecurity& r = route.security;
+    security::RoutePolicy policy;
+    for (const auto& text : r.allow) {
+      if (auto cidr = http::parseCidr(text)) policy.access.allow.push_back(*cidr);
+    }
+    for (const auto& text : r.deny) {
+      if (auto cidr = http::parseCidr(text)) policy.access.deny.push_back(*cidr);
+    }
+    if (r.rateLimitOff) {
+      policy.rate = security::RoutePolicy::Rate::kOff;
+    } else if (r.rateLimit) {
+      policy.rate = security::RoutePolicy::Rate::kOwn;
+      policy.ownRate = rateOf(*r.rateLimit);
+    }
+    policy.signedUrls = r.signedUrls;
+    policy.jwt = r.jwt;
+    policy.jwtExpect.issuer = r.jwtIssuer.value_or(config.security.jwtIssuer);
+    policy.jwtExpect.audience = r.jwtAudience.value_or(config.security.jwtAudience);
+    policy.jwtExpect.leewaySeconds = config.security.jwtLeewayMs / 1000;
+    policy.forwardAuthorization =
+        r.jwtForwardAuthorization.value_or(config.security.jwtForwardAuthorization);
+    policy.httpsRedirect = r.httpsRedirect;
+    policy.httpsPort = r.httpsRedirectPort;
+    if (r.hsts) {
+      policy.hsts =
+          security::hstsValue(r.hsts->maxAgeSeconds, r.hsts->includeSubdomains, r.hsts->preload);
+    }
+    any = any || !policy.access.empty() || policy.rate != security::RoutePolicy::Rate::kNodeWide ||
+          policy.signedUrls || policy.jwt || policy.httpsRedirect || !policy.hsts.empty();
+    jwt = jwt || policy.jwt;
+    options.routes.push_back(std::move(policy));
+  }
+  if (!any) return nullptr;
+  std::unique_ptr<security::JwtVerifier> verifier;
+  if (jwt) {
+    std::vector<std::string> secrets;
+    std::vector<std::string> files;
+    for (const auto& key : config.security.jwtKeys) {
+      if (!key.secret.empty()) secrets.push_back(key.secret);
+      if (!key.publicKeyFile.empty()) files.push_back(key.publicKeyFile);
+    }
+    verifier = security::JwtVerifier::create(std::move(secrets), files, error);
+    if (!verifier) return nullptr;
+  }
+  security::Guard::MillisClock millis;
+  if (injectedClock) {
+    millis = [clock] { return clock() * 1000; };
+  } else {
+    millis = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  return std::make_unique<security::Guard>(std::move(options), std::move(verifier), clock,
+                                           std::move(millis));
+}
+
 std::string randomToken() {
   std::random_device device;
   static constexpr char kHex[] = "0123456789abcdef";
@@ -87,6 +164,7 @@ struct Node::Impl {
   std::unique_ptr<origin::OriginRouter> router;
   std::unique_ptr<pipeline::Coalescer> coalescer;
   std::unique_ptr<pipeline::Executor> executor;
+  std::unique_ptr<security::Guard> guard;  // nullptr when no protection is configured.
   std::unique_ptr<pipeline::ProxyPipeline> pipeline;
   std::unique_ptr<server::Http1Server> proxyServer;
   std::uint16_t proxyPort = 0;
@@ -453,6 +531,7 @@ Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Node::~Node() { stop(); }
 
 std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clock clock) {
+  const bool injectedClock = static_cast<bool>(clock);
   if (!clock) clock = unixNow;
   auto impl = std::make_unique<Impl>();
   impl->config = config;
@@ -524,6 +603,16 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
     if (auto cidr = http::parseCidr(range)) pipelineOptions.purgeAllow.push_back(*cidr);
   }
   pipelineOptions.bodyWait = std::chrono::milliseconds(config.clientTimeoutMs);
+  std::string guardError;
+  impl->guard = buildGuard(config, clock, injectedClock, &guardError);
+  if (!guardError.empty()) {
+    *error = guardError;
+    return nullptr;
+  }
+  pipelineOptions.guard = impl->guard.get();
+  for (const auto& name : config.security.hideHeaders) {
+    pipelineOptions.hiddenHeaders.push_back(name);
+  }
   impl->pipeline = std::make_unique<pipeline::ProxyPipeline>(
       pipelineOptions, *impl->cache, *impl->router, impl->stats, *impl->coalescer, *impl->executor,
       std::move(clock));
@@ -673,6 +762,7 @@ std::string Node::statsJsonOf(const Impl& impl) {
     root.set("fills_in_flight", static_cast<Poco::UInt64>(impl.coalescer->inFlight()));
   }
   root.set("purged_hits", get(s.purgedHits));
+  root.set("refused", get(s.refused));
   root.set("in_flight", static_cast<Poco::Int64>(s.inFlight.load()));
   const std::uint64_t lookups = s.hits.load() + s.misses.load() + s.stale.load();
   root.set("hit_ratio", lookups ? static_cast<double>(s.hits.load()) / lookups : 0.0);

@@ -406,6 +406,13 @@ const RouteSpec* OriginRouter::route(std::string_view host, std::string_view tar
   return best;
 }
 
+std::optional<std::size_t> OriginRouter::routeIndex(std::string_view host,
+                                                    std::string_view target) const {
+  const RouteSpec* r = route(host, target);
+  if (!r) return std::nullopt;
+  return static_cast<std::size_t>(r - routes_.data());
+}
+
 std::unique_ptr<OriginResponse> OriginRouter::fetch(std::string_view host,
                                                     const OriginRequest& request,
                                                     FetchFailure* failure, std::string* error) {

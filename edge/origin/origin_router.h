@@ -160,6 +160,9 @@ class OriginRouter {
   // The matching route: one naming this host (port ignored) over a host-less one, then the
   // longest path prefix. nullptr when none matches.
   const RouteSpec* route(std::string_view host, std::string_view target) const;
+  // The matching route's position in the constructor's list (per-route policies are kept by
+  // position); nullopt when none matches.
+  std::optional<std::size_t> routeIndex(std::string_view host, std::string_view target) const;
   // Fetches through the matching route's pools in order. No route: nullptr, kConnect.
   std::unique_ptr<OriginResponse> fetch(std::string_view host, const OriginRequest& request,
                                         FetchFailure* failure, std::string* error);

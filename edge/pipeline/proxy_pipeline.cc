@@ -218,13 +218,20 @@ ProxyPipeline::ProxyPipeline(PipelineOptions options, storage::CacheStore& store
       executor_(executor),
       clock_(std::move(clock)) {}
 
-void ProxyPipeline::handle(const ClientRequest& request, ResponseSink& sink) {
+void ProxyPipeline::handle(const ClientRequest& clientRequest, ResponseSink& serverSink) {
   Stats::add(stats_.requests);
   Stats::add(stats_.inFlight, 1);
   struct InFlight {
     Stats& stats;
     ~InFlight() { Stats::add(stats.inFlight, -1); }
   } inFlight{stats_};
+  // Every response leaves through this sink: origin-identifying fields never reach a client.
+  ProtectingSink sink(serverSink, options_.hiddenHeaders);
+  std::optional<ClientRequest> rewritten;
+  if (clientRequest.method != "PURGE" && options_.guard) {
+    if (!admit(clientRequest, sink, rewritten)) return;
+  }
+  const ClientRequest& request = rewritten ? *rewritten : clientRequest;
 
   if (viaContains(request.headers, options_.nodeName)) {
     Stats::add(stats_.loops);
@@ -247,6 +254,36 @@ void ProxyPipeline::handle(const ClientRequest& request, ResponseSink& sink) {
     return;
   }
   handleCacheable(request, sink);
+}
+
+bool ProxyPipeline::admit(const ClientRequest& request, ProtectingSink& sink,
+                          std::optional<ClientRequest>& rewritten) {
+  // Refusals answer here: nothing of them reaches the cache or an origin. PURGE has its own
+  // address rule (purge.allow) and is not guarded.
+  security::RequestFacts facts;
+  facts.method = request.method;
+  facts.scheme = request.scheme;
+  facts.host = request.host;
+  facts.target = request.target;
+  facts.clientAddress = request.clientAddress;
+  facts.authorization = request.headers.get("Authorization");
+  const auto route = router_.routeIndex(request.host, security::routingTarget(request.target));
+  security::Verdict verdict = options_.guard->check(facts, route);
+  sink.setHsts(std::move(verdict.hsts));
+  if (!verdict.admitted()) {
+    Stats::add(stats_.refused);
+    policy::CacheStatus status;
+    status.detail = verdict.detail;
+    sendError(verdict.status, verdict.reason, verdict.message, status, sink,
+              http::HeaderList(std::move(verdict.headers)));
+    return false;
+  }
+  if (verdict.target || verdict.stripAuthorization) {
+    rewritten = request;
+    if (verdict.target) rewritten->target = std::move(*verdict.target);
+    if (verdict.stripAuthorization) rewritten->headers.remove("Authorization");
+  }
+  return true;
 }
 
 void ProxyPipeline::handleCacheable(const ClientRequest& request, ResponseSink& sink) {

@@ -28,10 +28,13 @@
 #include "edge/pipeline/stats.h"
 #include "edge/policy/cache_decision.h"
 #include "edge/policy/cache_status.h"
+#include "edge/security/guard.h"
 #include "purge/purge_state.h"
 #include "storage/cache_store.h"
 
 namespace strata::edge::pipeline {
+
+class ProtectingSink;  // respond.h
 
 struct ClientRequest {
   std::string method;
@@ -79,6 +82,11 @@ struct PipelineOptions {
   // Purge rules checked on every lookup (nullptr: no purging). Owned by the node.
   purge::PurgeState* purge = nullptr;
   std::vector<http::Cidr> purgeAllow;  // Who may send PURGE (purge.allow).
+  // Edge protection checked before the cache or an origin sees a request (access lists, rate
+  // limits, HTTPS redirects, signed URLs, JWT). nullptr: none. Owned by the node.
+  const security::Guard* guard = nullptr;
+  // Origin-identifying fields removed from every response (security.hide_headers adds to them).
+  std::vector<std::string> hiddenHeaders = {"Server", "X-Powered-By"};
 };
 
 class ProxyPipeline {
@@ -97,6 +105,10 @@ class ProxyPipeline {
   struct FetchJob;
 
  private:
+  // Runs the guard: false when it answered the request (refused or redirected). An admitted
+  // request that the guard rewrites comes back in `rewritten`; `sink` gets the route's HSTS.
+  bool admit(const ClientRequest& request, ProtectingSink& sink,
+             std::optional<ClientRequest>& rewritten);
   void handleCacheable(const ClientRequest& request, ResponseSink& sink);
   void handlePurgeMethod(const ClientRequest& request, ResponseSink& sink);
   // The purge verdict for a stored entry or a fill's response fetched at `requestTime`.
@@ -128,8 +140,10 @@ class ProxyPipeline {
                            ResponseSink& sink);
   void streamFill(const ClientRequest& request, Fill::Reader& reader, const FillHead& head,
                   policy::CacheStatus status, ResponseSink& sink);
+  // The node's own error page; `extra` fields go with it (Retry-After, Location, ...).
   void sendError(int status, const std::string& reason, const std::string& message,
-                 const policy::CacheStatus& cacheStatus, ResponseSink& sink);
+                 const policy::CacheStatus& cacheStatus, ResponseSink& sink,
+                 const http::HeaderList& extra = {});
   void invalidate(const ClientRequest& request, int status, const http::HeaderList& headers);
 
   PipelineOptions options_;

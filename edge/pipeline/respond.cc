@@ -31,6 +31,29 @@ http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& 
   return headers;
 }
 
+http::HeaderList withoutHidden(const http::HeaderList& headers,
+                               const std::vector<std::string>& hidden) {
+  http::HeaderList out;
+  for (const auto& [name, value] : headers.fields()) {
+    bool hide = false;
+    for (const auto& h : hidden) hide = hide || http::iequals(name, h);
+    if (!hide) out.add(name, value);
+  }
+  return out;
+}
+
+void ProtectingSink::sendInterim(int status, const std::string& reason,
+                                 const http::HeaderList& headers) {
+  inner_.sendInterim(status, reason, withoutHidden(headers, hidden_));
+}
+
+void ProtectingSink::sendHead(int status, const std::string& reason,
+                              const http::HeaderList& headers, std::int64_t contentLength) {
+  http::HeaderList out = withoutHidden(headers, hidden_);
+  if (!hsts_.empty()) out.set("Strict-Transport-Security", hsts_);  // RFC 6797 §7.1
+  inner_.sendHead(status, reason, out, contentLength);
+}
+
 http::HeaderList notModifiedFields(const http::HeaderList& full) {
   http::HeaderList out;
   for (const auto& [name, value] : full.fields()) {
@@ -285,8 +308,9 @@ void ProxyPipeline::streamFill(const ClientRequest& request, Fill::Reader& reade
 }
 
 void ProxyPipeline::sendError(int status, const std::string& reason, const std::string& message,
-                              const policy::CacheStatus& cacheStatus, ResponseSink& sink) {
-  http::HeaderList headers;
+                              const policy::CacheStatus& cacheStatus, ResponseSink& sink,
+                              const http::HeaderList& extra) {
+  http::HeaderList headers = extra;
   headers.add("Content-Type", "text/plain; charset=utf-8");
   headers.add("Cache-Control", "no-store");  // The node's own errors are never cached.
   headers = servedHeaders(headers, options_.nodeName, cacheStatus, std::nullopt);

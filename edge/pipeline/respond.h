@@ -1,11 +1,13 @@
 #pragma once
-// Helpers for building the responses the node sends. Pure.
+// Helpers for building the responses the node sends. Pure, apart from ProtectingSink.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "edge/http/header_list.h"
+#include "edge/pipeline/proxy_pipeline.h"
 #include "edge/policy/cache_status.h"
 
 namespace strata::edge::pipeline {
@@ -22,6 +24,35 @@ bool responseHasNoBody(const std::string& method, int status);
 // after any upstream ones (RFC 9211 §2).
 http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& nodeName,
                                const policy::CacheStatus& status, std::optional<std::int64_t> age);
+
+// `headers` without the fields named in `hidden` (case-insensitive), for origin hiding.
+http::HeaderList withoutHidden(const http::HeaderList& headers,
+                               const std::vector<std::string>& hidden);
+
+// The sink every response of the pipeline goes through: removes the `hidden` fields
+// (origin-identifying: Server, X-Powered-By, security.hide_headers) from every head and interim
+// response, whether served from cache, passed through or made by the node, and adds
+// Strict-Transport-Security when the route asks for it on an https request. Not thread-safe
+// (one per request); `hidden` must outlive it.
+class ProtectingSink : public ResponseSink {
+ public:
+  ProtectingSink(ResponseSink& inner, const std::vector<std::string>& hidden)
+      : inner_(inner), hidden_(hidden) {}
+  void setHsts(std::string value) { hsts_ = std::move(value); }
+
+  void sendInterim(int status, const std::string& reason, const http::HeaderList& headers) override;
+  void sendHead(int status, const std::string& reason, const http::HeaderList& headers,
+                std::int64_t contentLength) override;
+  void flush() override { inner_.flush(); }
+  bool write(const char* data, std::size_t size) override { return inner_.write(data, size); }
+  void finish() override { inner_.finish(); }
+  void abort() override { inner_.abort(); }
+
+ private:
+  ResponseSink& inner_;
+  const std::vector<std::string>& hidden_;
+  std::string hsts_;
+};
 
 // The fields a 304 carries from the full response (RFC 9110 §15.4.5).
 http::HeaderList notModifiedFields(const http::HeaderList& full);

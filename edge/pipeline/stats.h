@@ -29,6 +29,7 @@ struct Stats {
   std::atomic<std::uint64_t> invalidations{0};  // Entries removed after unsafe methods.
   std::atomic<std::uint64_t> backgroundRefreshes{0};
   std::atomic<std::uint64_t> purgedHits{0};  // Lookups that found an entry a purge covers.
+  std::atomic<std::uint64_t> refused{0};     // Answered by the guard: 403, 429, 401, redirects.
   std::atomic<std::int64_t> inFlight{0};     // Gauge: requests being handled now.
 
   static void add(std::atomic<std::int64_t>& gauge, std::int64_t n) {

@@ -450,6 +450,12 @@ TEST_P(ConfigErrorTest, ReportsLocatedError) {
 
 std::string withPools(const std::string& before) { return before + kPools; }
 
+// kPools and one route (lines 5-7), to which a case appends route keys at line 8.
+const std::string kRoute = std::string(kPools) +
+                           "routes:\n"
+                           "  - path_prefix: /p/\n"
+                           "    pools: [a]\n";
+
 INSTANTIATE_TEST_SUITE_P(
     Validation, ConfigErrorTest,
     ::testing::Values(
@@ -468,7 +474,47 @@ INSTANTIATE_TEST_SUITE_P(
                   "'tls' at the top level is not supported yet"},
         ErrorCase{"PurgeAllowNotACidr", withPools("purge:\n  allow: [\"10.0.0.0/40\"]\n"),
                   "t.yaml:2:11", "purge.allow[0]"},
-        ErrorCase{"Security", withPools("security: {}\n"), "t.yaml:1:1", "not supported yet"},
+        // security and the routes' protection keys.
+        ErrorCase{"SecurityUnknown", withPools("security:\n  hide_header: [X]\n"), "t.yaml:2:3",
+                  "unknown key 'hide_header' in security (did you mean 'hide_headers'?)"},
+        ErrorCase{"SecurityRate", withPools("security:\n  rate_limit: {rate: fast}\n"),
+                  "t.yaml:2:22", "security.rate_limit.rate: invalid rate 'fast'"},
+        ErrorCase{"SecurityRateMissing", withPools("security:\n  rate_limit: {burst: 5}\n"),
+                  "t.yaml:2:15", "security.rate_limit: missing required key 'rate'"},
+        ErrorCase{"SigningKeyShort", withPools("security:\n  signing_keys: [short]\n"),
+                  "t.yaml:2:18", "security.signing_keys[0]: a key needs at least 16 characters"},
+        ErrorCase{
+            "JwtKeyFile",
+            withPools("security:\n  jwt:\n    keys:\n      - public_key_file: /nonexistent/k\n"),
+            "t.yaml:4:26", "security.jwt.keys[0].public_key_file: cannot read"},
+        ErrorCase{"JwtKeyBoth",
+                  withPools("security:\n  jwt:\n    keys:\n      - {secret: 0123456789abcdefg, "
+                            "public_key_file: /etc/hostname}\n"),
+                  "t.yaml:4:9", "give exactly one of secret (HS256) or public_key_file"},
+        ErrorCase{"RouteDenyNotCidr", std::string(kRoute) + "    deny: [nope]\n", "t.yaml:8:12",
+                  "routes[0].deny[0]: 'nope' is not an address or CIDR range"},
+        ErrorCase{"RouteMisspelt", std::string(kRoute) + "    alow: [10.0.0.0/8]\n", "t.yaml:8:5",
+                  "unknown key 'alow' in routes[0] (did you mean 'allow'?)"},
+        ErrorCase{"SignedUrlsWithoutKeys", std::string(kRoute) + "    signed_urls: true\n",
+                  "t.yaml:8:5",
+                  "routes[0].signed_urls: needs at least one key in security.signing_keys"},
+        ErrorCase{"JwtWithoutKeys", std::string(kRoute) + "    jwt: {audience: cdn}\n",
+                  "t.yaml:8:5", "routes[0].jwt: needs at least one key in security.jwt.keys"},
+        ErrorCase{"RouteJwtUnknown", std::string(kRoute) + "    jwt: {aud: cdn}\n", "t.yaml:8:11",
+                  "unknown key 'aud' in routes[0].jwt"},
+        ErrorCase{"RouteRateWord", std::string(kRoute) + "    rate_limit: sometimes\n",
+                  "t.yaml:8:17", "routes[0].rate_limit: expected {rate, burst} or off"},
+        ErrorCase{"RouteRateCapacity",
+                  std::string(kRoute) + "    rate_limit: {rate: 1/s, capacity: 5}\n", "t.yaml:8:29",
+                  "unknown key 'capacity' in routes[0].rate_limit"},
+        ErrorCase{"HstsMaxAge", std::string(kRoute) + "    hsts: {max_age: forever}\n",
+                  "t.yaml:8:21", "routes[0].hsts.max_age: invalid max-age 'forever'"},
+        ErrorCase{"HstsMissingMaxAge", std::string(kRoute) + "    hsts: {preload: true}\n",
+                  "t.yaml:8:11", "routes[0].hsts: missing required key 'max_age'"},
+        ErrorCase{"RedirectPort", std::string(kRoute) + "    https_redirect_port: 70000\n",
+                  "t.yaml:8:26", "routes[0].https_redirect_port: 70000 is out of range"},
+        ErrorCase{"RedirectNotBool", std::string(kRoute) + "    https_redirect: yes\n",
+                  "t.yaml:8:21", "routes[0].https_redirect: expected true or false"},
         ErrorCase{"HealthCheckUnknownKey", std::string(kPools) + "    health_check: {pth: /}\n",
                   "t.yaml:5:20",
                   "unknown key 'pth' in pools[0].health_check (did you mean 'path'?)"},
@@ -892,6 +938,75 @@ TEST(Overrides, ReplacedValueClearsItsFileError) {
   applyOverrides(result, o);
   EXPECT_TRUE(result.ok()) << allErrors(result);
   EXPECT_EQ(result.config.memoryBytes, 16 * MiB);
+}
+
+TEST(ConfigSecurityTest, ReadsTheSecuritySectionAndRouteProtection) {
+  const std::string yaml = std::string(kPools) +
+                           "security:\n"
+                           "  hide_headers: [X-AspNet-Version, X-Backend]\n"
+                           "  rate_limit: {rate: 600/m, burst: 20, capacity: 1000}\n"
+                           "  signing_keys: [current-key-0123456789, previous-key-0123456789]\n"
+                           "  jwt:\n"
+                           "    keys:\n"
+                           "      - secret: jwt-secret-0123456789\n"
+                           "    issuer: https://auth.example\n"
+                           "    audience: cdn\n"
+                           "    leeway: 30s\n"
+                           "routes:\n"
+                           "  - path_prefix: /\n"
+                           "    pools: [a]\n"
+                           "  - path_prefix: /private/\n"
+                           "    pools: [a]\n"
+                           "    allow: [10.0.0.0/8, \"::1\"]\n"
+                           "    deny: [10.1.0.0/16]\n"
+                           "    rate_limit: {rate: 5/s}\n"
+                           "    signed_urls: true\n"
+                           "    jwt: {audience: api, forward_authorization: true}\n"
+                           "    https_redirect: true\n"
+                           "    https_redirect_port: 8443\n"
+                           "    hsts: {max_age: 1y, include_subdomains: true}\n"
+                           "  - path_prefix: /open/\n"
+                           "    pools: [a]\n"
+                           "    rate_limit: off\n"
+                           "    jwt: true\n";
+  LoadResult result = loadConfigText(yaml, "t.yaml");
+  ASSERT_TRUE(result.ok()) << allErrors(result);
+  const SecurityConfig& s = result.config.security;
+  EXPECT_EQ(s.hideHeaders, (std::vector<std::string>{"X-AspNet-Version", "X-Backend"}));
+  ASSERT_TRUE(s.rateLimit);
+  EXPECT_DOUBLE_EQ(s.rateLimit->perSecond, 10);
+  EXPECT_EQ(s.rateLimit->burst, 20);
+  EXPECT_EQ(s.rateLimitCapacity, 1000);
+  EXPECT_EQ(s.signingKeys.size(), 2u);
+  ASSERT_EQ(s.jwtKeys.size(), 1u);
+  EXPECT_EQ(s.jwtKeys[0].secret, "jwt-secret-0123456789");
+  EXPECT_EQ(s.jwtIssuer, "https://auth.example");
+  EXPECT_EQ(s.jwtAudience, "cdn");
+  EXPECT_EQ(s.jwtLeewayMs, 30000);
+  EXPECT_FALSE(s.jwtForwardAuthorization);
+  ASSERT_EQ(result.config.routes.size(), 3u);
+  const RouteSecurity& none = result.config.routes[0].security;
+  EXPECT_TRUE(none.allow.empty() && none.deny.empty() && !none.signedUrls && !none.jwt);
+  const RouteSecurity& p = result.config.routes[1].security;
+  EXPECT_EQ(p.allow, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+  EXPECT_EQ(p.deny, (std::vector<std::string>{"10.1.0.0/16"}));
+  ASSERT_TRUE(p.rateLimit);
+  EXPECT_DOUBLE_EQ(p.rateLimit->perSecond, 5);
+  EXPECT_EQ(p.rateLimit->burst, 5) << "burst defaults to one second's worth";
+  EXPECT_TRUE(p.signedUrls);
+  EXPECT_TRUE(p.jwt);
+  EXPECT_EQ(p.jwtAudience, "api");
+  EXPECT_EQ(p.jwtForwardAuthorization, true);
+  EXPECT_TRUE(p.httpsRedirect);
+  EXPECT_EQ(p.httpsRedirectPort, 8443);
+  ASSERT_TRUE(p.hsts);
+  EXPECT_EQ(p.hsts->maxAgeSeconds, 365 * 86400);
+  EXPECT_TRUE(p.hsts->includeSubdomains);
+  EXPECT_FALSE(p.hsts->preload);
+  const RouteSecurity& open = result.config.routes[2].security;
+  EXPECT_TRUE(open.rateLimitOff);
+  EXPECT_TRUE(open.jwt);
+  EXPECT_FALSE(open.jwtAudience);
 }
 
 }  // namespace
