@@ -113,6 +113,25 @@ TEST_F(TlsTest, CurlOverTls13GetsTheCertificateForEachSniName) {
   EXPECT_NE(out.find("ECDHE-"), std::string::npos) << out;
 }
 
+TEST_F(TlsTest, HttpRedirectsToHttpsAndHttpsResponsesCarryHsts) {
+  std::ofstream(file("strata.yaml"), std::ios::app)
+      << "routes:\n  - path_prefix: \"/\"\n    pools: [o]\n    https_redirect: true\n"
+      << "    hsts: {max_age: 1y, include_subdomains: true}\n";
+  StrataProcess node({"--config", file("strata.yaml")});
+  ASSERT_TRUE(node.started()) << node.output();
+  Response plain = request(node.proxyPort(), "GET", "/page?x=1", {{"Host", "a.test"}});
+  EXPECT_EQ(plain.status, 301);
+  EXPECT_EQ(plain.header("Location"), "https://a.test/page?x=1");
+  EXPECT_EQ(plain.header("Strict-Transport-Security"), "") << "HSTS only over https";
+  std::string out;
+  ASSERT_EQ(curl(node.tlsPort(), "a.test", "", &out), 0) << out;
+  EXPECT_NE(out.find("Strict-Transport-Security: max-age=31536000; includeSubDomains"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("over tls"), std::string::npos) << out;
+  EXPECT_EQ(origin_.count("/page"), 0) << "the redirected request never reached the origin";
+}
+
 TEST_F(TlsTest, Tls11AndOlderHandshakesAreRefused) {
   StrataProcess node({"--config", file("strata.yaml")});
   ASSERT_TRUE(node.started()) << node.output();

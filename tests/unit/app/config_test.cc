@@ -470,8 +470,16 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownInBackend",
                   "pools:\n  - name: a\n    backends:\n      - url: 'demo:'\n        port: 1\n",
                   "t.yaml:5:9", "unknown key 'port' in pools[0].backends[0]"},
-        ErrorCase{"Tls", withPools("tls: {}\n"), "t.yaml:1:1",
-                  "'tls' at the top level is not supported yet"},
+        ErrorCase{"TlsWithoutListen", withPools("tls: {}\n"), "t.yaml:1:1",
+                  "tls: `listen` is required"},
+        ErrorCase{"TlsOldVersion",
+                  withPools("tls:\n  listen: \"127.0.0.1:0\"\n  certificates: []\n"
+                            "  min_version: \"1.1\"\n"),
+                  "t.yaml:4:16", "tls.min_version: expected 1.2 or 1.3"},
+        ErrorCase{"TlsUnreadableCertificate",
+                  withPools("tls:\n  listen: \"127.0.0.1:0\"\n  certificates:\n"
+                            "    - {cert: /nonexistent/c.pem, key: /nonexistent/k.pem}\n"),
+                  "t.yaml:4:14", "cannot read certificate file '/nonexistent/c.pem'"},
         ErrorCase{"PurgeAllowNotACidr", withPools("purge:\n  allow: [\"10.0.0.0/40\"]\n"),
                   "t.yaml:2:11", "purge.allow[0]"},
         // security and the routes' protection keys.
