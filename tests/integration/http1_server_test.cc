@@ -31,8 +31,14 @@ using Clock = std::chrono::steady_clock;
 // A blocking loopback client with deadlines on every read.
 class Client {
  public:
-  explicit Client(std::uint16_t port) {
+  explicit Client(std::uint16_t port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      inet_pton(AF_INET, source, &local.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -364,6 +370,37 @@ TEST_F(Http1ServerTest, ConnectionsOverTheCapAreClosedAtOnce) {
   Client c(port());
   EXPECT_TRUE(c.closedBy(in(5000)));
   EXPECT_EQ(server_->counters().refused.load(), 1u);
+}
+
+TEST_F(Http1ServerTest, ConnectionsPerClientAddressAreCapped) {
+  Http1Options options;
+  options.maxConnectionsPerClient = 2;
+  start(options);
+  Client a(port(), "127.0.0.1");
+  Client b(port(), "127.0.0.1");
+  a.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  b.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(a.read(in(5000)).status, 200);
+  ASSERT_EQ(b.read(in(5000)).status, 200);
+  Client third(port(), "127.0.0.1");
+  EXPECT_TRUE(third.closedBy(in(5000)));
+  // Another address is not affected.
+  Client other(port(), "127.0.0.2");
+  other.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(other.read(in(5000)).status, 200);
+  EXPECT_EQ(server_->counters().refused.load(), 1u);
+}
+
+TEST_F(Http1ServerTest, AStalledBodyIsCutAtTheClientTimeout) {
+  Http1Options options;
+  options.clientTimeoutMs = 200;
+  start(options);
+  Client c(port());
+  c.send("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nab");
+  // The handler gets the two bytes and the end of a cut body; the connection closes.
+  auto r = c.read(in(10000));
+  EXPECT_EQ(r.body, "POST /up host=h body=ab");
+  EXPECT_TRUE(c.closedBy(in(10000)));
 }
 
 TEST_F(Http1ServerTest, ABlockedRequestHandsOverSoOthersAreServed) {
