@@ -2,7 +2,8 @@
 // functions that read whole header lists (edge/http, edge/policy):
 //   HTTP dates, entity-tags and If-Match/If-None-Match lists, Range, CIDR ranges, Vary, the
 //   cache key of a Host and target, freshness, Age, storability, lookup decisions,
-//   preconditions, If-Range, 304 merging and invalidation.
+//   preconditions, If-Range, 304 merging and invalidation; and the forwarding rules
+//   (edge/pipeline/forwarding.h: hop-by-hop fields named in Connection, Via loop detection).
 //
 // Input: lines separated by LF; "name:value" lines before the first empty line are request
 // fields, those after it response fields (a line without a colon is a field with an empty
@@ -12,7 +13,9 @@
 //   - a partial Range has 1..kMaxRanges ranges with first <= last < size;
 //   - a parsed CIDR has a prefix within 0..128 and contains its own address;
 //   - ages, lifetimes and ttls are consistent (saturating, never negative where stated);
-//   - Vary: the signature is deterministic and absent exactly when Vary lists "*".
+//   - Vary: the signature is deterministic and absent exactly when Vary lists "*";
+//   - after stripHopByHop no hop-by-hop field and no field named in Connection is left, and
+//     after appendVia the node sees itself in Via.
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -24,6 +27,7 @@
 #include "edge/http/cidr.h"
 #include "edge/http/header_list.h"
 #include "edge/http/http_date.h"
+#include "edge/pipeline/forwarding.h"
 #include "edge/policy/cache_decision.h"
 #include "edge/policy/cache_key_builder.h"
 #include "edge/policy/cacheability.h"
@@ -107,6 +111,36 @@ void checkCacheKey(std::string_view value) {
   FUZZ_CHECK(asTarget == policy::buildCacheKey("https", "example.com", value));
 }
 
+void checkForwarding(const HeaderList& headers) {
+  HeaderList stripped = headers;
+  strata::edge::pipeline::stripHopByHop(stripped);
+  for (const char* name : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
+                           "Transfer-Encoding", "Upgrade"}) {
+    FUZZ_CHECK(!stripped.has(name));
+  }
+  for (const auto& connection : headers.getAll("Connection")) {
+    std::string_view list = connection;
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view token = list.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+        token.remove_prefix(1);
+      }
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+        token.remove_suffix(1);
+      }
+      if (!token.empty()) FUZZ_CHECK(!stripped.has(token));
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  HeaderList via = stripped;
+  strata::edge::pipeline::appendVia(via, "edge-1");
+  FUZZ_CHECK(strata::edge::pipeline::viaContains(via, "edge-1"));
+  (void)strata::edge::pipeline::viaContains(headers, "edge-1");
+  strata::edge::pipeline::addForwardedFor(via, "192.0.2.1", "https");
+  FUZZ_CHECK(via.has("X-Forwarded-For"));
+}
+
 void checkLists(const HeaderList& request, const HeaderList& response) {
   // Vary.
   const auto signature = policy::varySignature(response, request);
@@ -165,6 +199,8 @@ void checkLists(const HeaderList& request, const HeaderList& response) {
        policy::invalidationKeys("POST", 201, "http", "example.com", "/a", response)) {
     FUZZ_CHECK(!key.empty());
   }
+  checkForwarding(request);
+  checkForwarding(response);
 }
 
 }  // namespace
