@@ -60,7 +60,8 @@ struct Source {
     return v;
   }
   std::string str() {
-    const auto n = std::min<std::size_t>(u64() % 64, in.size());
+    const std::uint64_t wanted = u64() % 64;  // Consumed before in.size() is read.
+    const auto n = std::min<std::size_t>(wanted, in.size());
     std::string s(in.substr(0, n));
     in.remove_prefix(n);
     return s;
