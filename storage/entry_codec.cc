@@ -90,7 +90,11 @@ std::optional<std::string_view> verifiedBody(std::string_view bytes, char type) 
   return bytes.substr(kPrologueBytes, payloadEnd - kPrologueBytes);
 }
 
-std::uint64_t chunksFor(std::uint64_t bodySize) { return (bodySize + kChunkSize - 1) / kChunkSize; }
+// ceil(bodySize / kChunkSize) without wrapping: a bodySize near 2^64 must not come out as a
+// small chunk count that a record could match.
+std::uint64_t chunksFor(std::uint64_t bodySize) {
+  return bodySize / kChunkSize + (bodySize % kChunkSize != 0 ? 1 : 0);
+}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "edge/app/units.h"
@@ -1492,6 +1494,63 @@ bool concerns(const ConfigError& error, std::string_view path) {
   return false;
 }
 
+// Where each document's root node starts (its first event), for loadDocuments.
+class RootMarks final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> roots;
+
+  void OnDocumentStart(const YAML::Mark&) override { pending_ = true; }
+  void OnDocumentEnd() override { pending_ = false; }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { root(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { root(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    root(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    root(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    root(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void root(const YAML::Mark& mark) {
+    if (pending_) roots.push_back(mark);
+    pending_ = false;
+  }
+  bool pending_ = false;
+};
+
+// The first document of `yaml`, and where a second one starts (if any). Not YAML::LoadAll:
+// Debian 12's yaml-cpp 0.7 keeps reporting an empty document without consuming any input on
+// some malformed text (",:[", found by config_fuzz; fixed upstream after 0.8.0, pull request 1319),
+// and LoadAll collects those forever, growing without bound. A document whose root starts where
+// the previous one's did is that state: a syntax error (thrown as YAML::ParserException).
+struct Documents {
+  YAML::Node first;
+  std::optional<YAML::Mark> second;
+};
+Documents loadDocuments(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  RootMarks marks;
+  while (marks.roots.size() < 3 && parser.HandleNextDocument(marks)) {
+    const auto n = marks.roots.size();
+    if (n >= 2 && marks.roots[n - 1].pos == marks.roots[n - 2].pos) {
+      throw YAML::ParserException(marks.roots[n - 1], "unexpected token");
+    }
+  }
+  Documents documents;
+  documents.first = YAML::Load(yaml);
+  if (marks.roots.size() > 1) documents.second = marks.roots[1];
+  return documents;
+}
+
 }  // namespace
 
 // --------------------------------------------------------------------------------------------
@@ -1582,12 +1641,10 @@ LoadResult loadConfigText(const std::string& yaml, const std::string& sourceName
     result.errors.push_back(ConfigError{location, message});
   };
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
-    if (documents.size() > 1) {
-      fail(documents[1].Mark(), "only one YAML document is allowed");
-    }
+    const Documents documents = loadDocuments(yaml);
+    if (documents.second) fail(*documents.second, "only one YAML document is allowed");
     Loader loader(sourceName, result);
-    loader.load(documents.empty() ? YAML::Node() : documents.front());
+    loader.load(documents.first);
   } catch (const YAML::ParserException& e) {
     result.config = Config{};
     result.errors.clear();

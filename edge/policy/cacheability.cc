@@ -8,6 +8,7 @@
 #include "edge/policy/cache_control.h"
 #include "edge/policy/conditional.h"
 #include "edge/policy/freshness.h"
+#include "edge/policy/saturating.h"
 
 namespace strata::edge::policy {
 namespace {
@@ -242,7 +243,7 @@ std::optional<std::int64_t> heuristicFreshness(const http::HeaderList& responseH
   }
   // RFC 9111 §4.2.2: "a typical setting of this fraction might be 10%" of the time since
   // Last-Modified; capped at one day (a common upper bound, e.g. RFC 7234's 24h warning).
-  const std::int64_t sinceModified = std::max<std::int64_t>(0, date - *lastModified);
+  const std::int64_t sinceModified = std::max<std::int64_t>(0, satSub(date, *lastModified));
   return std::min(sinceModified / 10, kMaxHeuristicLifetime);
 }
 

@@ -92,7 +92,10 @@ ParseResult parseRequestHead(std::string_view data, const ParseLimits& limits, R
   const auto end = data.find("\r\n\r\n", start);
   if (end == std::string_view::npos) {
     const auto lineEnd = data.find("\r\n", start);
-    if (lineEnd == std::string_view::npos && data.size() - start > limits.maxRequestLine) {
+    // A trailing CR may be the first half of the line's CRLF: it is not part of the line.
+    const std::size_t lineSoFar =
+        data.size() - start - (data.size() > start && data.back() == '\r' ? 1 : 0);
+    if (lineEnd == std::string_view::npos && lineSoFar > limits.maxRequestLine) {
       return fail(error, 414, "URI Too Long", "request line too long");
     }
     if (data.size() - start > limits.maxHeadBytes) {

@@ -203,6 +203,14 @@ Streamed streamGet(std::uint16_t port, const std::string& uri) {
   return s;
 }
 
+// The child is the same build: under ASan (shadow memory, a quarantine of freed blocks) or TSan its
+// RSS says nothing about Strata's buffering, so the bounds are checked in normal builds only.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+
 TEST(BinaryTest, A256MiBResponseStreamsThroughAndIsCachedWithBoundedMemory) {
   constexpr std::uint64_t kSize = 256ull << 20;
   ScriptedOrigin origin;
@@ -227,7 +235,9 @@ TEST(BinaryTest, A256MiBResponseStreamsThroughAndIsCachedWithBoundedMemory) {
   const std::uint64_t peak = node.peakRssBytes();
   std::cout << "peak RSS (VmHWM) after a 256 MiB miss and hit: " << (peak >> 20) << " MiB\n";
   EXPECT_GT(peak, 0u);
-  EXPECT_LT(peak, 160ull << 20);
+  if (kRssIsMeaningful) {
+    EXPECT_LT(peak, 160ull << 20);
+  }
   EXPECT_EQ(node.terminate(), 0);
 }
 
@@ -255,7 +265,9 @@ TEST(BinaryTest, A1GiBObjectStreamedTo20ClientsKeepsMemoryBounded) {
   EXPECT_EQ(origin.count("/gig"), 1);
   const std::uint64_t peak = node.peakRssBytes();
   std::cout << "peak RSS (VmHWM) with 20 clients of a 1 GiB object: " << (peak >> 20) << " MiB\n";
-  EXPECT_LT(peak, 256ull << 20);
+  if (kRssIsMeaningful) {
+    EXPECT_LT(peak, 256ull << 20);
+  }
   EXPECT_EQ(node.terminate(), 0);
 }
 

@@ -686,7 +686,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"NodeNameEmpty", withPools("node: {name: ''}\n"), "t.yaml:1:14",
                   "node.name: must not be empty"},
         ErrorCase{"TwoDocuments", withPools("") + "---\nlisten: 1.2.3.4:5\n", "t.yaml:6:1",
-                  "only one YAML document"}),
+                  "only one YAML document"},
+        // Found by config_fuzz: yaml-cpp 0.7's LoadAll looped forever on these, growing memory.
+        ErrorCase{"YamlCppEndlessDocuments", ",:[", "t.yaml:1:1", "YAML syntax error"},
+        ErrorCase{"YamlCppEndlessDocumentsAfterText", ",v\x7fpo/:[", "t.yaml:1:1",
+                  "YAML syntax error"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) { return std::string(info.param.name); });
 
 // ------------------------------------------------------------------------------------------

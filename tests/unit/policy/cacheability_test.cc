@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -300,7 +301,11 @@ INSTANTIATE_TEST_SUITE_P(Rfc9111, HeuristicFreshnessTest, ::testing::Values(
                 h({{"Date", kDate}, {"Last-Modified", kThousandEarlier}}), 501, kT, 100},
   HeuristicCase{"RFC 9111 §4.2.2 not with explicit freshness",
                 h({{"Date", kDate}, {"Last-Modified", kThousandEarlier},
-                   {"Cache-Control", "max-age=5"}}), 200, kT, std::nullopt}));
+                   {"Cache-Control", "max-age=5"}}), 200, kT, std::nullopt},
+  // Found by http_fields_fuzz: Date - Last-Modified overflowed (UB) for an extreme response time.
+  HeuristicCase{"RFC 9111 §4.2.2 saturates: no Date, extreme response time",
+                h({{"Last-Modified", "Mon, 01 Jan 0985 00:00:00 GMT"}}), 200,
+                std::numeric_limits<std::int64_t>::max(), 86400}));
 // clang-format on
 
 TEST(DecideStoreTargetedTest, OwnTargetedFieldFirst) {  // RFC 9213 §2.2

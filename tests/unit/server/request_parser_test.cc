@@ -58,6 +58,16 @@ TEST(RequestParser, IncompleteHeadsWaitForMoreBytes) {
   EXPECT_EQ(parse("").result, ParseResult::kIncomplete);
 }
 
+// Found by request_parser_fuzz: a request line of exactly maxRequestLine bytes whose CR arrived
+// without its LF was refused with 414, though the complete line is within the limit.
+TEST(RequestParser, ARequestLineAtTheLimitWaitsForItsLineFeed) {
+  const std::string line = "GET /" + std::string(50, 'a') + " HTTP/1.1";
+  const ParseLimits limits{line.size(), 256, 4};
+  EXPECT_EQ(parse(line + "\r", limits).result, ParseResult::kIncomplete);
+  EXPECT_EQ(parse(line + "\r\nHost: h\r\n\r\n", limits).result, ParseResult::kDone);
+  EXPECT_EQ(parse(line + "a\r", limits).error.status, 414);
+}
+
 TEST(RequestParser, KeepAliveDefaults) {
   EXPECT_TRUE(parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n").head.keepAlive);
   EXPECT_FALSE(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n").head.keepAlive);

@@ -68,6 +68,17 @@ TEST(EntryCodecTest, InconsistentHeadIsRejected) {
   EXPECT_FALSE(decodeHead(encodeHead(head)).has_value());
 }
 
+// Found by entry_codec_fuzz: ceil(bodySize / kChunkSize) wrapped around for a bodySize near 2^64,
+// so a head claiming an 16 EiB body with 0 chunks decoded as consistent.
+TEST(EntryCodecTest, HugeBodySizeDoesNotWrapTheChunkCount) {
+  HeadRecord head = sampleHead(false);
+  head.meta.bodySize = ~std::uint64_t{0};
+  head.chunkCount = 0;  // (2^64 - 1 + kChunkSize - 1) / kChunkSize wraps to 0.
+  EXPECT_FALSE(decodeHead(encodeHead(head)).has_value());
+  head.chunkCount = 1;
+  EXPECT_FALSE(decodeHead(encodeHead(head)).has_value());
+}
+
 TEST(EntryCodecTest, RecordTypesAreNotInterchangeable) {
   EXPECT_FALSE(decodeHead(encodeChunk(1, 0, "x")).has_value());
   EXPECT_FALSE(decodeChunk(encodeHead(sampleHead(true))).has_value());
