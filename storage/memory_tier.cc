@@ -28,6 +28,14 @@ class MemoryObject : public StoredObject {
   const std::vector<Chunk> chunks_;
 };
 
+// What an entry costs beyond its body and metadata: the map and LRU nodes with their copies of
+// the key, the object and its control block, a string and a control block per chunk, and the
+// allocator's headers. Measured with 140,000 objects of 1 KiB and 8 fields: about 550 bytes
+// per entry that metaCharge() does not see.
+std::uint64_t slotOverhead(const CacheKey& key, std::size_t chunks) {
+  return 2 * key.text().size() + 320 + 96 * chunks;
+}
+
 std::uint64_t totalSize(const std::vector<Chunk>& chunks) {
   std::uint64_t total = 0;
   for (const Chunk& c : chunks) total += c ? c->size() : 0;
@@ -127,6 +135,11 @@ class MemoryTier::Writer : public EntryWriter {
   std::vector<Chunk> chunks_;
 };
 
+std::uint64_t MemoryTier::entryCharge(const CacheKey& key, const EntryMeta& meta,
+                                      std::size_t chunks) {
+  return meta.bodySize + metaCharge(meta) + slotOverhead(key, chunks);
+}
+
 MemoryTier::MemoryTier(std::uint64_t capacityBytes, std::uint64_t maxObjectBytes,
                        std::size_t shards)
     : capacityBytes_(capacityBytes), maxObjectBytes_(maxObjectBytes) {
@@ -191,7 +204,7 @@ ObjectHandle MemoryTier::store(const CacheKey& key, EntryMeta meta, std::vector<
   }
   meta.bodySize = totalSize(chunks);
   if (meta.bodySize > bodyLimit(meta)) return nullptr;
-  const std::uint64_t charge = meta.bodySize + metaCharge(meta);
+  const std::uint64_t charge = entryCharge(key, meta, chunks.size());
   auto object = std::make_shared<const MemoryObject>(std::move(meta), std::move(chunks));
 
   Shard& shard = shardFor(key);
@@ -223,7 +236,7 @@ bool MemoryTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
   EntryMeta next = meta;
   next.key = key.text();
   next.bodySize = it->second.object->meta().bodySize;
-  const std::uint64_t charge = next.bodySize + metaCharge(next);
+  const std::uint64_t charge = entryCharge(key, next, it->second.object->chunkCount());
   if (charge > shardBudget_) {
     // The new metadata no longer fits: forget the entry rather than keep stale metadata.
     shard.erase(it);

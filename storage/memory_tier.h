@@ -36,6 +36,10 @@ class MemoryTier : public CacheStore {
   MemoryTier(const MemoryTier&) = delete;
   MemoryTier& operator=(const MemoryTier&) = delete;
 
+  // The bytes an entry is charged: body, metadata, and the tier's own per-entry and per-chunk
+  // bookkeeping (map and LRU nodes, key copies, control blocks, allocator headers).
+  static std::uint64_t entryCharge(const CacheKey& key, const EntryMeta& meta, std::size_t chunks);
+
   ObjectHandle lookup(const CacheKey& key) override;
   std::unique_ptr<EntryWriter> beginWrite(const CacheKey& key, EntryMeta meta,
                                           std::int64_t expectedSize = -1) override;

@@ -65,9 +65,9 @@ class RocksDbTier : public CacheStore {
     // Fraction of capacityBytes kept free for space amplification (clamped to [0, 0.9]). Entries
     // are charged against (1 - headroom) x capacityBytes, also the largest body admitted.
     double headroom = 0.2;
-    std::size_t blockCacheBytes = 8 << 20;    // RocksDB block cache (heads, index blocks).
-    std::size_t writeBufferBytes = 16 << 20;  // Per memtable (at most capacity/32, >= 1 MiB);
-                                              // at most two memtables.
+    std::size_t blockCacheBytes = 8 << 20;   // RocksDB block cache (heads, index blocks).
+    std::size_t writeBufferBytes = 8 << 20;  // Per memtable (at most capacity/32, >= 1 MiB);
+                                             // at most two memtables.
   };
 
   // Opens (or creates) the tier. On failure returns nullptr and sets *error (if non-null) to a

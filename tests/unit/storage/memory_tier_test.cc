@@ -50,7 +50,9 @@ TEST(MemoryTierTest, ByteBoundIsNeverExceeded) {
 
 TEST(MemoryTierTest, EvictsLeastRecentlyUsedFirst) {
   const std::string body(1000, 'b');
-  const std::uint64_t charge = body.size() + metaCharge(metaFor("k0"));
+  EntryMeta meta = metaFor("k0");
+  meta.bodySize = body.size();
+  const std::uint64_t charge = MemoryTier::entryCharge(CacheKey("k0"), meta, 1);
   MemoryTier tier(3 * charge, 1 << 20, /*shards=*/1);
   ASSERT_TRUE(put(tier, "k0", body));
   ASSERT_TRUE(put(tier, "k1", body));
@@ -136,7 +138,8 @@ TEST(MemoryTierTest, StatsCountHitsMissesInserts) {
   EXPECT_EQ(s.misses, 1u);
   EXPECT_EQ(s.inserts, 1u);
   EXPECT_EQ(s.entries, 1u);
-  EXPECT_EQ(s.bytes, 4 + metaCharge(tier.lookup(CacheKey("x"))->meta()));
+  EXPECT_EQ(s.bytes, MemoryTier::entryCharge(CacheKey("x"), tier.lookup(CacheKey("x"))->meta(), 1));
+  EXPECT_GT(s.bytes, 4 + metaCharge(tier.lookup(CacheKey("x"))->meta()));  // Bookkeeping counts.
 }
 
 }  // namespace
