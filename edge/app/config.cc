@@ -943,13 +943,7 @@ class Loader {
                const YAML::Mark valueMark = markOf(v, keyMark);
                if (key == "ca_file") {
                  auto file = readString(v, keyMark, field, "a PEM file path");
-                 if (!file) return;
-                 struct stat st {};
-                 if (file->empty() || ::stat(file->c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
-                     ::access(file->c_str(), R_OK) != 0) {
-                   error(valueMark, field + ": cannot read CA file '" + *file + "'");
-                   return;
-                 }
+                 if (!file || !readableFile(*file, valueMark, field, "CA file")) return;
                  pool.tlsCaFile = *file;
                } else if (key == "verify") {
                  auto text = readString(v, keyMark, field, "true or false");

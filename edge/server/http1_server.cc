@@ -841,12 +841,12 @@ class Http1Server::Impl::Body : public std::streambuf {
 
 class Http1Server::Impl::Sink : public pipeline::ResponseSink {
  public:
-  Sink(Impl& server, Conn& conn, const RequestHead& request, const Body* body)
+  Sink(Impl& server, Conn& conn, const RequestHead& request, bool isHead, const Body* body)
       : server_(server),
         conn_(conn),
         body_(body),
         http10_(request.http10),
-        head_(request.method == "HEAD"),
+        head_(isHead),
         keepAlive_(request.keepAlive) {}
 
   void sendInterim(int status, const std::string& reason,
@@ -1071,8 +1071,7 @@ bool Http1Server::Impl::exchange(Conn* c, RequestHead& head) {
     in.body = &*bodyStream;
     in.contentLength = head.chunked ? -1 : head.contentLength;
   }
-  head.method = in.method;  // The sink needs it (HEAD).
-  Sink sink(*this, *c, head, body ? &*body : nullptr);
+  Sink sink(*this, *c, head, in.method == "HEAD", body ? &*body : nullptr);
   try {
     handler_(in, sink);
   } catch (...) {
