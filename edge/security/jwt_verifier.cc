@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cmath>
+#include <fstream>
 #include <limits>
 
 #include "edge/http/header_list.h"
@@ -117,6 +118,11 @@ std::unique_ptr<JwtVerifier> JwtVerifier::create(std::vector<std::string> hmacSe
   std::unique_ptr<JwtVerifier> verifier(new JwtVerifier());
   verifier->hmacSecrets_ = std::move(hmacSecrets);
   for (const auto& file : rsaPublicKeyFiles) {
+    // Checked here first: POCO 1.11's RSAKey leaks its file BIO when the file cannot be opened.
+    if (!std::ifstream(file).good()) {
+      *error = "cannot load the RS256 public key " + file + ": cannot read the file";
+      return nullptr;
+    }
     try {
       Poco::SharedPtr<Poco::Crypto::RSAKey> key(new Poco::Crypto::RSAKey(file));
       auto signer = std::make_unique<Poco::JWT::Signer>(key);
