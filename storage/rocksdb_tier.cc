@@ -874,10 +874,15 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         db.keep_log_file_num = 2;
         db.max_log_file_size = 1 << 20;
         db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-        const auto supported = rocksdb::GetSupportedCompressions();
-        const bool zstd =
-            std::find(supported.begin(), supported.end(), rocksdb::kZSTD) != supported.end();
-        db.compression = zstd ? rocksdb::kZSTD : rocksdb::kNoCompression;
+        // No compression: cached bodies are mostly compressed already (images, video, gzip and
+        // br text), and every flush and compaction would compress them again: with zstd, 70% of
+        // the node's CPU went to libzstd once compactions ran under a stream of 1 KiB misses.
+        db.compression = rocksdb::kNoCompression;
+        // Writers come from many fetch threads on few cores: one leader inserts the whole write
+        // group (no parallel memtable writers), and followers sleep instead of spinning with
+        // sched_yield (on 2 cores, 64 concurrent writers spent more time switching than writing).
+        db.allow_concurrent_memtable_write = false;
+        db.enable_write_thread_adaptive_yield = false;
         // Chunks and heads with bodies (>= 4 KiB) live in blob files: SSTs stay small (keys, blob
         // references, small heads), so the periodic full compaction is cheap.
         db.enable_blob_files = true;

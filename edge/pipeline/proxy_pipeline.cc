@@ -170,6 +170,9 @@ struct ProxyPipeline::FetchJob {
   ClientRequest request;  // The leader's request, without a body.
   std::string baseKey;
   Lookup stored;  // The entry being revalidated, if any.
+  // The response whose body is still to be read (runFetch with deferBody), and its writer.
+  std::unique_ptr<origin::OriginResponse> response;
+  std::shared_ptr<storage::EntryWriter> writer;
 };
 
 namespace {
@@ -400,15 +403,25 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
       job->request.body = nullptr;
       job->baseKey = baseKey;
       job->stored = found;
-      if (!executor_.submit([this, job] {
-            runFetch(*job);
-            job->ticket.reset();  // Fails an unfinished fill and frees the key at once.
-          })) {
-        // Saturated: no coalescing for this one. Dropping the ticket fails the fill, so any
-        // waiter that joined meanwhile retries.
-        job.reset();
-        forwardDirect(request, &baseKey, status, sink);
-        return;
+      // The leader fetches on its own thread: no hand-off to a fetch thread and back for the
+      // common small response. A body that may outgrow the fill's window goes on on a fetch
+      // thread, so this thread can serve it while it arrives.
+      if (runFetch(*job, /*deferLargeBody=*/true)) {
+        if (!executor_.submit([this, job] {
+              pumpBody(*job);
+              job->ticket.reset();
+            })) {
+          // Saturated: a stored body spills (the producer never waits for this reader), so it
+          // can be read in full here first; an unstored one cannot.
+          if (job->writer) {
+            pumpBody(*job);
+          } else {
+            job->ticket->fill()->fail("no fetch thread is free for the body");
+          }
+          job->ticket.reset();
+        }
+      } else {
+        job->ticket.reset();  // Fails an unfinished fill and frees the key at once.
       }
     }
     auto head = join.fill->waitHead(std::chrono::steady_clock::now() + options_.coalesceWait);
@@ -537,12 +550,12 @@ void ProxyPipeline::startBackgroundRefresh(const ClientRequest& request, const s
   job->stored = found;
   job->ticket->fill()->setStoring(true);  // Nobody reads it: it exists to refresh the store.
   executor_.submit([this, job] {
-    runFetch(*job);
+    runFetch(*job, /*deferLargeBody=*/false);
     job->ticket.reset();
   });
 }
 
-void ProxyPipeline::runFetch(FetchJob& job) {
+bool ProxyPipeline::runFetch(FetchJob& job, bool deferLargeBody) {
   Fill& fill = *job.ticket->fill();
   origin::OriginRequest out = originRequestFor(job.request, options_.nodeName);
   out.hashKey = job.baseKey;  // Hash-balanced pools (shields) give each object one home.
@@ -575,7 +588,7 @@ void ProxyPipeline::runFetch(FetchJob& job) {
                        std::string(origin::toString(failure)), job.request.host, job.request.target,
                        error);
       fill.fail(error);
-      return;
+      return false;
     }
     headers = response->headers();
     stripHopByHop(headers);
@@ -596,7 +609,7 @@ void ProxyPipeline::runFetch(FetchJob& job) {
     if (!job.stored.object) {
       Stats::add(stats_.originErrors);
       fill.fail("the origin answered 304 to an unconditional request");
-      return;
+      return false;
     }
     // RFC 9111 §4.3.4: freshen the stored response with the 304's fields; keep the body.
     storage::EntryMeta meta = job.stored.object->meta();
@@ -614,7 +627,7 @@ void ProxyPipeline::runFetch(FetchJob& job) {
     head.stored = std::make_shared<MetaOverlay>(job.stored.object, std::move(meta));
     fill.publishHead(std::move(head));
     fill.finish();
-    return;
+    return false;
   }
 
   stripQualifiedFields(headers, options_.lookup.targeted);
@@ -648,6 +661,20 @@ void ProxyPipeline::runFetch(FetchJob& job) {
   fill.publishHead(std::move(head));
   if (!writer) job.ticket->release();  // New requests need not wait on an unshareable fetch.
 
+  job.response = std::move(response);
+  job.writer = std::move(writer);
+  // Up to one chunk can never wait for a reader (the fill keeps a window of completed chunks).
+  if (deferLargeBody && (length < 0 || static_cast<std::uint64_t>(length) > storage::kChunkSize)) {
+    return true;
+  }
+  pumpBody(job);
+  return false;
+}
+
+void ProxyPipeline::pumpBody(FetchJob& job) {
+  Fill& fill = *job.ticket->fill();
+  origin::OriginResponse* response = job.response.get();
+  const std::shared_ptr<storage::EntryWriter>& writer = job.writer;
   std::array<char, kCopyBufferSize> buffer;
   std::uint64_t total = 0;
   bool storing = writer != nullptr;

@@ -117,7 +117,11 @@ class ProxyPipeline {
       std::int64_t requestTime) const;
   void fetchShared(const ClientRequest& request, const std::string& baseKey, const Lookup& found,
                    policy::CacheStatus status, ResponseSink& sink);
-  void runFetch(FetchJob& job);
+  // Fetches for a fill: sends the request, publishes the response head, reads the body into the
+  // fill and the store. With `deferLargeBody`, a body longer than one chunk (or of unknown
+  // length) is left to pumpBody and true returned.
+  bool runFetch(FetchJob& job, bool deferLargeBody);
+  void pumpBody(FetchJob& job);
   // True when the store now holds a fresh entry other than `found` (a fill that finished
   // between this request's lookup and its join).
   bool freshlyStored(const ClientRequest& request, const std::string& baseKey, const Lookup& found);
