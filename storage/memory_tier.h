@@ -57,6 +57,13 @@ class MemoryTier : public CacheStore {
   // The current generation of the shard that holds `key`.
   std::uint64_t generation(const CacheKey& key) const;
 
+  // Memory the node spends elsewhere on the cache (the disk tier's index, RocksDB's memtables and
+  // block cache) is taken out of this tier's budget: entries are evicted down to
+  // (capacityBytes - reserved) / shards per shard, as they are next written. At most three
+  // quarters of the capacity can be reserved.
+  void setReservedBytes(std::uint64_t bytes);
+  std::uint64_t reservedBytes() const;
+
   std::uint64_t maxObjectBytes() const { return maxObjectBytes_; }
   std::uint64_t shardBudget() const { return shardBudget_; }
   std::size_t shardCount() const { return shards_.size(); }
@@ -75,6 +82,8 @@ class MemoryTier : public CacheStore {
   const std::uint64_t capacityBytes_;
   const std::uint64_t maxObjectBytes_;
   std::uint64_t shardBudget_ = 0;
+  std::atomic<std::uint64_t> evictBudget_{0};  // Per shard, after the reservation.
+  std::atomic<std::uint64_t> reserved_{0};
   std::vector<std::unique_ptr<Shard>> shards_;
 
   std::atomic<std::uint64_t> hits_{0};

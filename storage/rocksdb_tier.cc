@@ -140,6 +140,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   void compactNow();
   void waitForBackgroundWork();
   std::uint64_t diskUsageBytes() const;
+  std::uint64_t memoryBytes() const;
 
   // Used by writers and objects.
   rocksdb::DB& db() { return *db_; }
@@ -211,6 +212,11 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<std::uint64_t> inserts_{0};
   std::atomic<std::uint64_t> evictions_{0};
   std::atomic<std::uint64_t> droppedWrites_{0};
+
+ public:
+  std::uint64_t fixedMemoryBytes_ = 0;  // Memtables and block cache; set once at open.
+
+ private:
   std::atomic<std::uint64_t> corruptEntries_{0};
 };
 
@@ -830,6 +836,15 @@ void RocksDbTier::Impl::compactAndAdjust() {
   }
 }
 
+std::uint64_t RocksDbTier::Impl::memoryBytes() const {
+  std::uint64_t entries = 0;
+  {
+    std::lock_guard lock(indexMu_);
+    entries = index_.size();
+  }
+  return entries * RocksDbTier::kIndexEntryBytes + fixedMemoryBytes_;
+}
+
 StoreStats RocksDbTier::Impl::stats() const {
   StoreStats s;
   {
@@ -906,6 +921,8 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
           message = "cannot open cache dir " + options.path + ": " + s.ToString();
         } else {
           auto impl = std::make_shared<Impl>(options, std::move(owned));
+          impl->fixedMemoryBytes_ =
+              db.max_write_buffer_number * db.write_buffer_size + options.blockCacheBytes;
           message = impl->start();
           if (message.empty()) return std::unique_ptr<RocksDbTier>(new RocksDbTier(impl));
         }
@@ -948,6 +965,8 @@ void RocksDbTier::compactNow() { impl_->compactNow(); }
 void RocksDbTier::waitForBackgroundWork() { impl_->waitForBackgroundWork(); }
 
 std::uint64_t RocksDbTier::diskUsageBytes() const { return impl_->diskUsageBytes(); }
+
+std::uint64_t RocksDbTier::memoryBytes() const { return impl_->memoryBytes(); }
 
 std::string RocksDbTier::headKeyFor(const Digest& digest) {
   std::string k(1, kHeadPrefix);

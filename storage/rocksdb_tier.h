@@ -96,6 +96,10 @@ class RocksDbTier : public CacheStore {
   void compactNow();
   // Returns once the background compaction requested so far (if any) has completed.
   void waitForBackgroundWork();
+  // Memory this tier holds outside its files: the index (~kIndexEntryBytes per entry), the
+  // memtables and the block cache (at their configured size).
+  std::uint64_t memoryBytes() const;
+  static constexpr std::uint64_t kIndexEntryBytes = 144;
   // Bytes of all regular files in the cache directory right now.
   std::uint64_t diskUsageBytes() const;
 

@@ -31,6 +31,7 @@ class TieredCache::Writer : public EntryWriter {
     if (!onDisk) cache_.disk_.remove(key_);
     const bool inMemory = memoryOk_ && memory_->commit();
     if (!inMemory) cache_.memory_.remove(key_);
+    if (onDisk) cache_.noteDiskGrowth();
     return onDisk || inMemory;
   }
 
@@ -49,7 +50,17 @@ class TieredCache::Writer : public EntryWriter {
   bool committed_ = false;
 };
 
-TieredCache::TieredCache(MemoryTier& memory, RocksDbTier& disk) : memory_(memory), disk_(disk) {}
+TieredCache::TieredCache(MemoryTier& memory, RocksDbTier& disk) : memory_(memory), disk_(disk) {
+  memory_.setReservedBytes(disk_.memoryBytes());
+}
+
+void TieredCache::noteDiskGrowth() {
+  // The disk index grows by ~144 bytes an entry: refresh the reservation every 256 commits
+  // (~36 KiB of index), which keeps the lock the count takes off the write path.
+  if ((commits_.fetch_add(1, std::memory_order_relaxed) & 255) == 0) {
+    memory_.setReservedBytes(disk_.memoryBytes());
+  }
+}
 
 ObjectHandle TieredCache::lookup(const CacheKey& key) {
   const std::uint64_t generation = memory_.generation(key);

@@ -13,6 +13,9 @@
 // - stats(): hits/misses count TieredCache lookups; the other counters are the sums of both tiers
 //   (entries/bytes/capacity therefore count an object in both tiers twice), except droppedWrites,
 //   which is the disk tier's (the memory tier skipping a large object loses nothing).
+// - Memory: the disk tier's own memory (index, memtables, block cache; RocksDbTier::memoryBytes)
+//   is reserved out of the memory tier's budget, refreshed as entries are committed, so that the
+//   two together stay within the memory tier's configured capacity.
 // Thread-safety: all methods may be called concurrently.
 
 #include <atomic>
@@ -42,11 +45,13 @@ class TieredCache : public CacheStore {
 
  private:
   class Writer;
+  void noteDiskGrowth();
 
   MemoryTier& memory_;
   RocksDbTier& disk_;
   std::atomic<std::uint64_t> hits_{0};
   std::atomic<std::uint64_t> misses_{0};
+  std::atomic<std::uint64_t> commits_{0};
 };
 
 }  // namespace strata::storage

@@ -107,5 +107,41 @@ TEST_F(TieredCacheTest, RemoveAndUpdateMetaApplyToBothTiers) {
   EXPECT_EQ(cache_->stats().misses, 1u);
 }
 
+TEST(TieredCacheMemoryTest, TheDiskTiersMemoryIsReservedOutOfTheMemoryBudget) {
+  testing::TempDir dir;
+  std::string error;
+  auto disk = RocksDbTier::open({.path = dir.path(),
+                                 .capacityBytes = 256 << 20,
+                                 .blockCacheBytes = 1 << 20,
+                                 .writeBufferBytes = 1 << 20},
+                                &error);
+  ASSERT_NE(disk, nullptr) << error;
+  const std::uint64_t fixed = disk->memoryBytes();
+  EXPECT_EQ(fixed, 3u << 20);  // Two 1 MiB memtables and a 1 MiB block cache; no entries yet.
+  MemoryTier memory(16 << 20, 1 << 20, 1);
+  TieredCache cache(memory, *disk);
+  EXPECT_EQ(memory.reservedBytes(), fixed);
+
+  const std::string body(4000, 'b');
+  constexpr int kEntries = 3000;
+  for (int i = 0; i < kEntries; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    auto writer = cache.beginWrite(CacheKey(key), metaFor(key));
+    ASSERT_TRUE(writer->append(body) && writer->commit());
+  }
+  // The reservation follows the index, refreshed every 256 commits.
+  EXPECT_EQ(disk->memoryBytes(), fixed + kEntries * RocksDbTier::kIndexEntryBytes);
+  EXPECT_GE(memory.reservedBytes(), fixed + (kEntries - 256) * RocksDbTier::kIndexEntryBytes);
+  EXPECT_LE(memory.reservedBytes(), disk->memoryBytes());
+  // The memory tier holds no more than what is left of its budget (plus the entry that made it
+  // evict).
+  const StoreStats stats = memory.stats();
+  EXPECT_LE(stats.bytes, (16u << 20) - memory.reservedBytes() + 8192);
+  EXPECT_GT(stats.evictions, 0u);
+  // The reservation never takes more than three quarters of the budget.
+  memory.setReservedBytes(1ull << 40);
+  EXPECT_EQ(memory.reservedBytes(), 12u << 20);
+}
+
 }  // namespace
 }  // namespace strata::storage
