@@ -1,5 +1,7 @@
 #include "edge/app/space_saving.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -8,13 +10,15 @@ namespace strata::edge::app {
 SpaceSaving::SpaceSaving(std::size_t capacity, std::size_t maxKeyBytes)
     : capacity_(std::max<std::size_t>(capacity, 1)), maxKeyBytes_(maxKeyBytes) {
   heap_.reserve(capacity_);
+  hashes_.reserve(capacity_);
   index_.reserve(capacity_ * 2);
 }
 
 void SpaceSaving::swapNodes(std::size_t a, std::size_t b) {
   std::swap(heap_[a], heap_[b]);
-  index_[heap_[a].key] = a;
-  index_[heap_[b].key] = b;
+  std::swap(hashes_[a], hashes_[b]);
+  index_[hashes_[a]] = a;
+  index_[hashes_[b]] = b;
 }
 
 void SpaceSaving::siftDown(std::size_t i) {
@@ -34,19 +38,17 @@ void SpaceSaving::siftDown(std::size_t i) {
 void SpaceSaving::add(std::string_view key, std::uint64_t weight) {
   if (key.size() > maxKeyBytes_) key = key.substr(0, maxKeyBytes_);
   total_ += weight;
-  // Heterogeneous lookup needs C++20 transparent hashing, which libstdc++ 12 lacks for
-  // unordered_map; a thread-local string keeps the lookup free of allocations once warm.
-  thread_local std::string probe;
-  probe.assign(key);
-  if (auto it = index_.find(probe); it != index_.end()) {
+  const std::uint64_t hash = XXH3_64bits(key.data(), key.size());
+  if (auto it = index_.find(hash); it != index_.end()) {
     heap_[it->second].count += weight;
     siftDown(it->second);
     return;
   }
   if (heap_.size() < capacity_) {
-    heap_.push_back(Item{probe, weight, 0});
+    heap_.push_back(Item{std::string(key), weight, 0});
+    hashes_.push_back(hash);
     std::size_t i = heap_.size() - 1;
-    index_[probe] = i;
+    index_[hash] = i;
     // A new node may be lighter than its parents: sift up.
     while (i > 0) {
       const std::size_t parent = (i - 1) / 2;
@@ -58,11 +60,12 @@ void SpaceSaving::add(std::string_view key, std::uint64_t weight) {
   }
   // Replace the lightest key: the newcomer inherits its count as the error bound.
   Item& min = heap_[0];
-  index_.erase(min.key);
+  index_.erase(hashes_[0]);
   min.error = min.count;
   min.count += weight;
-  min.key = probe;
-  index_[min.key] = 0;
+  min.key.assign(key);
+  hashes_[0] = hash;
+  index_[hash] = 0;
   siftDown(0);
 }
 

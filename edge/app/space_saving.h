@@ -41,8 +41,12 @@ class SpaceSaving {
   std::size_t capacity_;
   std::size_t maxKeyBytes_;
   std::uint64_t total_ = 0;
-  std::vector<Item> heap_;  // Min-heap on count: heap_[0] is the lightest key.
-  std::unordered_map<std::string, std::size_t> index_;  // Key -> position in heap_.
+  std::vector<Item> heap_;             // Min-heap on count: heap_[0] is the lightest key.
+  std::vector<std::uint64_t> hashes_;  // hashes_[i] is the hash of heap_[i].key.
+  // Key hash -> position in heap_. Keys are told apart by a 64-bit hash (XXH3): the heap moves
+  // positions around on every add, and rehashing key strings for each move cost more than the
+  // rest of the add. Two keys with the same hash would count as one.
+  std::unordered_map<std::uint64_t, std::size_t> index_;
 };
 
 }  // namespace strata::edge::app
