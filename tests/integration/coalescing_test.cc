@@ -99,10 +99,17 @@ TEST_F(CoalescingTest, AColdBurstMakesOneOriginRequestAndEveryoneGetsTheBody) {
 }
 
 // The origin sends `total` bytes at about 10 MiB/s and counts what it has sent.
-ScriptedOrigin::Handler paced(std::uint64_t total, std::atomic<std::uint64_t>& sent) {
-  return [total, &sent](Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse& res) {
-    res.add("Cache-Control", "max-age=60");
-    res.setContentLength64(static_cast<std::int64_t>(total));
+ScriptedOrigin::Handler paced(std::uint64_t total, std::atomic<std::uint64_t>& sent,
+                              const std::string& cacheControl = "max-age=60",
+                              bool chunked = false) {
+  return [total, &sent, cacheControl, chunked](Poco::Net::HTTPServerRequest&,
+                                               Poco::Net::HTTPServerResponse& res) {
+    res.add("Cache-Control", cacheControl);
+    if (chunked) {
+      res.setChunkedTransferEncoding(true);
+    } else {
+      res.setContentLength64(static_cast<std::int64_t>(total));
+    }
     std::ostream& out = res.send();
     const std::string block(64 * 1024, 'p');
     for (std::uint64_t offset = 0; offset < total && out; offset += block.size()) {
@@ -177,6 +184,27 @@ TEST_F(CoalescingTest, AWaiterStreamsFromTheFirstByteWhileTheLeaderReceives) {
   EXPECT_EQ(leader.get().bodyBytes, kTotal);
   EXPECT_GE(sentWhenDone, kTotal);  // The waiter finished only when the origin did.
   EXPECT_EQ(origin_.count("/stream"), 1);
+}
+
+// The leader fetches on its own thread; a body longer than the fill's window goes on on a fetch
+// thread so that the leader streams it while it arrives. Were it read in full first, an unstored
+// body would wait on the leader's own reader (the fill's backpressure) and never finish.
+TEST_F(CoalescingTest, TheLeaderStreamsALargeUnstoredBodyWhileItArrives) {
+  constexpr std::uint64_t kTotal = 8ull << 20;  // 0.8 s at 10 MiB/s; the fill keeps 512 KiB.
+  for (const bool chunked : {false, true}) {
+    SCOPED_TRACE(chunked ? "chunked" : "content-length");
+    const std::string path = chunked ? "/big-private-chunked" : "/big-private";
+    std::atomic<std::uint64_t> sent{0};
+    origin_.on(path, paced(kTotal, sent, "no-store", chunked));
+    const FirstByte leader = timeFirstByte(node_->proxyPort(), path, &sent);
+    if (chunked) {
+      EXPECT_GT(leader.bodyBytes, kTotal);  // The body and its chunk framing.
+    } else {
+      EXPECT_EQ(leader.bodyBytes, kTotal);
+    }
+    EXPECT_LT(leader.originSentAtFirstByte, kTotal);  // Streamed, not read in full first.
+    EXPECT_EQ(origin_.count(path), 1);
+  }
 }
 
 TEST_F(CoalescingTest, NoStoreReleasesWaitersAndLaterBurstsRunInParallel) {
