@@ -130,6 +130,7 @@ HeadParse parseResponseHead(std::string_view data, ResponseHead* head, std::size
   }
   head->reason.assign(reason);
   head->headers = http::HeaderList();
+  head->headers.fields().reserve(16);
   head->contentLength = -1;
   head->chunked = false;
   head->hasTransferEncoding = false;

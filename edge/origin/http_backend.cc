@@ -731,7 +731,8 @@ std::unique_ptr<OriginResponse> HttpBackend::fetchPlain(const OriginRequest& req
     head.append(name).append(": ").append(value).append("\r\n");
   }
   if (!hasHost) {
-    head.append("Host: ").append(options_.host);
+    const bool v6 = options_.host.find(':') != std::string::npos;
+    head.append(v6 ? "Host: [" : "Host: ").append(options_.host).append(v6 ? "]" : "");
     if (options_.port != 80) head.append(":").append(std::to_string(options_.port));
     head.append("\r\n");
   }
