@@ -1,7 +1,8 @@
 #pragma once
 // HttpBackend: an origin server reached over HTTP/1.1, in clear or over TLS (certificate and host
 // name verified against the system CAs or a configured CA file; SNI sent), with a capped pool of
-// kept-alive connections.
+// kept-alive connections. Plain http:// goes through the lean client in http1_client.h; https://
+// through POCO's HTTPSClientSession.
 // Thread-safety: fetch() may be called concurrently; the idle-connection pool is mutex-guarded.
 
 #include <Poco/AutoPtr.h>
@@ -22,6 +23,8 @@ class HTTPClientSession;
 }  // namespace Poco::Net
 
 namespace strata::edge::origin {
+
+class Http1Connection;
 
 struct TlsClientOptions {
   bool enabled = false;  // https:// backend.
@@ -73,9 +76,16 @@ class HttpBackend : public Origin {
 
   // Takes back a connection whose response was read to the end (called by the response).
   void release(std::unique_ptr<Poco::Net::HTTPClientSession> session);
+  void release(std::unique_ptr<Http1Connection> connection);
 
  private:
+  struct Exchange;  // What both clients need of one request: its replayable body, its deadline.
+  std::unique_ptr<OriginResponse> fetchTls(const OriginRequest& request, const Exchange& exchange,
+                                           FetchFailure* failure, std::string* error);
+  std::unique_ptr<OriginResponse> fetchPlain(const OriginRequest& request, const Exchange& exchange,
+                                             FetchFailure* failure, std::string* error);
   std::unique_ptr<Poco::Net::HTTPClientSession> acquire(bool allowReuse, bool* reused);
+  std::unique_ptr<Http1Connection> acquireConnection();
   std::unique_ptr<Poco::Net::HTTPClientSession> newSession() const;
 
   HttpBackendOptions options_;
@@ -87,6 +97,11 @@ class HttpBackend : public Origin {
     std::chrono::steady_clock::time_point since;
   };
   std::vector<Idle> idle_;
+  struct IdleConnection {
+    std::unique_ptr<Http1Connection> connection;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::vector<IdleConnection> idleConnections_;
 };
 
 }  // namespace strata::edge::origin
