@@ -3,6 +3,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -219,15 +220,23 @@ class Http1Server::Impl {
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       workers_.emplace_back([this] { workerLoop(); });
     }
-    acceptor_ = std::thread([this] { acceptLoop(); });
+    // Workers accept: the listener sits in the epoll set (one worker woken per readiness), so
+    // a new connection costs no hand-off from an acceptor thread.
+    const int listenFd = listener_.impl()->sockfd();
+    ::fcntl(listenFd, F_SETFL, ::fcntl(listenFd, F_GETFL) | O_NONBLOCK);
+    epoll_event lev{};
+    lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    lev.data.ptr = &listenTag_;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, listenFd, &lev);
     reaper_ = std::thread([this] { reapLoop(); });
     started_ = true;
   }
 
   void stopAccepting() {
     if (!started_ || accepting_.exchange(false) == false) return;
-    ::shutdown(listener_.impl()->sockfd(), SHUT_RDWR);  // Wakes accept().
-    if (acceptor_.joinable()) acceptor_.join();
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_.impl()->sockfd(), nullptr);
+    // A worker may be in acceptReady(): the descriptor stays open until it is out.
+    while (accepters_.load() > 0) std::this_thread::yield();
     listener_.close();
     // Idle connections are closed now; in-flight ones close after their response.
     std::lock_guard lock(registryMutex_);
@@ -506,19 +515,27 @@ class Http1Server::Impl {
     if (epoll_ctl(epoll_, EPOLL_CTL_MOD, c->fd, &ev) != 0 && claim(*c, kActive)) closeConn(c);
   }
 
-  void acceptLoop() {
+  // Accepts the connections waiting on the listener (called by a worker on its readiness).
+  void acceptReady() {
+    accepters_.fetch_add(1);
+    if (accepting_.load()) acceptPending();
+    accepters_.fetch_sub(1);
+  }
+
+  void acceptPending() {
     const int fd = listener_.impl()->sockfd();
-    while (accepting_.load()) {
+    for (int i = 0; i < kAcceptBatch && accepting_.load(); ++i) {
       sockaddr_storage addr{};
       socklen_t len = sizeof addr;
       const int client =
           ::accept4(fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (client < 0) {
-        if (!accepting_.load()) break;
+        if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors: back off rather than spin on a listener that stays readable.
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        continue;
+        return;  // EAGAIN: nothing more waiting.
       }
       if (static_cast<std::size_t>(counters_.open.load(std::memory_order_relaxed)) >=
           options_.maxConnections) {
@@ -636,6 +653,10 @@ class Http1Server::Impl {
         if (stopping_.load()) break;
         continue;
       }
+      if (ev.data.ptr == &listenTag_) {
+        acceptReady();
+        continue;
+      }
       auto* c = static_cast<Conn*>(ev.data.ptr);
       if (!claim(*c, kActive)) {
         closeConn(c);  // Reaped or closed for shutdown: its hang-up arrived.
@@ -664,6 +685,10 @@ class Http1Server::Impl {
       const int n = epoll_wait(epoll_, &ev, 1, 0);
       if (n <= 0) return true;
       if (ev.data.ptr == nullptr) return !stopping_.load();
+      if (ev.data.ptr == &listenTag_) {
+        acceptReady();
+        continue;
+      }
       auto* c = static_cast<Conn*>(ev.data.ptr);
       if (!claim(*c, kActive)) {
         closeConn(c);
@@ -722,7 +747,9 @@ class Http1Server::Impl {
   int epoll_ = -1;
   int wake_ = -1;
   std::vector<std::thread> workers_;
-  std::thread acceptor_;
+  char listenTag_ = 0;             // epoll data for the listener.
+  std::atomic<int> accepters_{0};  // Workers inside acceptReady().
+  static constexpr int kAcceptBatch = 64;
   std::thread reaper_;
   bool started_ = false;
   std::atomic<bool> accepting_{true};
