@@ -896,6 +896,13 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         // Writers come from many fetch threads on few cores: one leader inserts the whole write
         // group (no parallel memtable writers), and followers sleep instead of spinning with
         // sched_yield (on 2 cores, 64 concurrent writers spent more time switching than writing).
+        // Ten flushed files before they are merged into level 1 (RocksDB's default is four):
+        // with random keys every L0->L1 compaction rewrites all of level 1, so merging less
+        // often rewrites less. Lookups of stored keys check up to ten files more, through their
+        // bloom filters. Under a stream of 1 KiB misses: +5-8% throughput, ~8 us less CPU each.
+        db.level0_file_num_compaction_trigger = 10;
+        db.level0_slowdown_writes_trigger = 30;
+        db.level0_stop_writes_trigger = 50;
         db.allow_concurrent_memtable_write = false;
         db.enable_write_thread_adaptive_yield = false;
         // Chunks and heads with bodies (>= 4 KiB) live in blob files: SSTs stay small (keys, blob
