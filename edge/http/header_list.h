@@ -15,6 +15,14 @@ bool iequals(std::string_view a, std::string_view b);
 // tchar (RFC 9110 §5.6.2): the characters of a token.
 bool isTokenChar(char c);
 
+// The value of a hexadecimal digit (either case), or -1 for any other character.
+inline int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 class HeaderList {
  public:
   using Field = std::pair<std::string, std::string>;

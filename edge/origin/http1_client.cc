@@ -20,31 +20,6 @@ namespace {
 
 constexpr std::size_t kInitialBuffer = 16 * 1024;
 
-bool isTokenChar(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -151,7 +126,7 @@ HeadParse parseResponseHead(std::string_view data, ResponseHead* head, std::size
     if (colon == 0 || colon == std::string_view::npos) return fail(error, "malformed field line");
     const auto name = line.substr(0, colon);
     for (char ch : name) {
-      if (!isTokenChar(static_cast<unsigned char>(ch))) return fail(error, "invalid field name");
+      if (!http::isTokenChar(ch)) return fail(error, "invalid field name");
     }
     const auto value = trimOws(line.substr(colon + 1));
     for (char ch : value) {

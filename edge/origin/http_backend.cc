@@ -37,18 +37,49 @@ const char* toString(FetchFailure f) {
 
 namespace {
 
-class HttpOriginResponse : public OriginResponse {
+// What both kinds of origin response hold: the head, the interims, the total deadline and the
+// state of the body; each kind reads its body its own way.
+class ReceivedResponse : public OriginResponse {
+ public:
+  int status() const override { return status_; }
+  const std::string& reason() const override { return reason_; }
+  const http::HeaderList& headers() const override { return headers_; }
+  std::int64_t contentLength() const override { return contentLength_; }
+  const std::string& error() const override { return error_; }
+  const std::vector<Interim>& interims() const override { return interims_; }
+
+ protected:
+  ReceivedResponse(std::vector<Interim> interims, std::chrono::steady_clock::time_point deadline)
+      : interims_(std::move(interims)), deadline_(deadline) {}
+
+  bool pastDeadline() const {
+    return deadline_ != std::chrono::steady_clock::time_point::max() &&
+           std::chrono::steady_clock::now() >= deadline_;
+  }
+
+  std::vector<Interim> interims_;
+  std::chrono::steady_clock::time_point deadline_;
+  int status_ = 0;
+  std::string reason_;
+  http::HeaderList headers_;
+  std::int64_t contentLength_ = -1;
+  bool keepAlive_ = false;
+  bool finished_ = false;
+  bool failed_ = false;
+  std::string error_;
+};
+
+class HttpOriginResponse : public ReceivedResponse {
  public:
   // `expectBody` is false for answers to HEAD and for 1xx, 204 and 304, whose Content-Length
   // (if any) describes a body that is not sent (RFC 9110 §8.6, RFC 9112 §6.3).
   HttpOriginResponse(HttpBackend* backend, std::unique_ptr<Poco::Net::HTTPClientSession> session,
                      const Poco::Net::HTTPResponse& head, std::istream* body, bool expectBody,
                      std::vector<Interim> interims, std::chrono::steady_clock::time_point deadline)
-      : backend_(backend),
+      : ReceivedResponse(std::move(interims), deadline),
+        backend_(backend),
         session_(std::move(session)),
-        body_(body),
-        interims_(std::move(interims)),
-        deadline_(deadline) {
+        body_(body) {
     status_ = static_cast<int>(head.getStatus());
     reason_ = head.getReason();
     for (const auto& [name, value] : head) headers_.add(name, value);
@@ -67,18 +98,10 @@ class HttpOriginResponse : public OriginResponse {
     if (finished_ && keepAlive_ && session_) backend_->release(std::move(session_));
   }
 
-  int status() const override { return status_; }
-  const std::string& reason() const override { return reason_; }
-  const http::HeaderList& headers() const override { return headers_; }
-  std::int64_t contentLength() const override { return contentLength_; }
-  const std::string& error() const override { return error_; }
-  const std::vector<Interim>& interims() const override { return interims_; }
-
   std::int64_t read(char* buffer, std::size_t size) override {
     if (failed_) return -1;
     if (finished_) return 0;
-    if (deadline_ != std::chrono::steady_clock::time_point::max() &&
-        std::chrono::steady_clock::now() >= deadline_) {
+    if (pastDeadline()) {
       return fail("the origin exchange exceeded its total timeout");
     }
     try {
@@ -113,36 +136,25 @@ class HttpOriginResponse : public OriginResponse {
   HttpBackend* backend_;
   std::unique_ptr<Poco::Net::HTTPClientSession> session_;
   std::istream* body_;
-  std::vector<Interim> interims_;
-  std::chrono::steady_clock::time_point deadline_;
-  int status_ = 0;
-  std::string reason_;
-  http::HeaderList headers_;
-  std::int64_t contentLength_ = -1;
   std::int64_t framingLength_ = -1;  // Bytes the body really has on the wire, -1 if delimited.
   std::int64_t received_ = 0;
-  bool keepAlive_ = false;
-  bool finished_ = false;
-  bool failed_ = false;
-  std::string error_;
 };
 
 // A response on the lean client's connection: the head is parsed, the body is read in place
 // from the connection's buffer (what came with the head first) or straight into the caller's.
-class PlainOriginResponse : public OriginResponse {
+class PlainOriginResponse : public ReceivedResponse {
  public:
   PlainOriginResponse(HttpBackend* backend, std::unique_ptr<Http1Connection> connection,
                       ResponseHead head, bool expectBody, std::vector<Interim> interims,
                       std::chrono::steady_clock::time_point deadline)
-      : backend_(backend),
-        connection_(std::move(connection)),
-        interims_(std::move(interims)),
-        deadline_(deadline),
-        status_(head.status),
-        reason_(std::move(head.reason)),
-        headers_(std::move(head.headers)),
-        contentLength_(head.contentLength),
-        keepAlive_(head.keepAlive) {
+      : ReceivedResponse(std::move(interims), deadline),
+        backend_(backend),
+        connection_(std::move(connection)) {
+    status_ = head.status;
+    reason_ = std::move(head.reason);
+    headers_ = std::move(head.headers);
+    contentLength_ = head.contentLength;
+    keepAlive_ = head.keepAlive;
     if (!expectBody) {
       finished_ = true;  // Nothing follows on the connection: it can be reused at once.
     } else if (head.chunked) {
@@ -165,18 +177,10 @@ class PlainOriginResponse : public OriginResponse {
     }
   }
 
-  int status() const override { return status_; }
-  const std::string& reason() const override { return reason_; }
-  const http::HeaderList& headers() const override { return headers_; }
-  std::int64_t contentLength() const override { return contentLength_; }
-  const std::string& error() const override { return error_; }
-  const std::vector<Interim>& interims() const override { return interims_; }
-
   std::int64_t read(char* buffer, std::size_t size) override {
     if (failed_) return -1;
     if (finished_ || size == 0) return 0;
-    if (deadline_ != std::chrono::steady_clock::time_point::max() &&
-        std::chrono::steady_clock::now() >= deadline_) {
+    if (pastDeadline()) {
       return fail("the origin exchange exceeded its total timeout");
     }
     switch (framing_) {
@@ -287,17 +291,8 @@ class PlainOriginResponse : public OriginResponse {
           std::size_t i = 0;
           std::int64_t chunkSize = 0;
           for (; i < text.size() && i < 16; ++i) {
-            const char ch = text[i];
-            int v;
-            if (ch >= '0' && ch <= '9') {
-              v = ch - '0';
-            } else if (ch >= 'a' && ch <= 'f') {
-              v = ch - 'a' + 10;
-            } else if (ch >= 'A' && ch <= 'F') {
-              v = ch - 'A' + 10;
-            } else {
-              break;
-            }
+            const int v = http::hexDigitValue(text[i]);
+            if (v < 0) break;
             chunkSize = chunkSize * 16 + v;
           }
           if (i == 0 || i > 15) return fail("origin body: malformed chunk size");
@@ -364,22 +359,12 @@ class PlainOriginResponse : public OriginResponse {
 
   HttpBackend* backend_;
   std::unique_ptr<Http1Connection> connection_;
-  std::vector<Interim> interims_;
-  std::chrono::steady_clock::time_point deadline_;
-  int status_ = 0;
-  std::string reason_;
-  http::HeaderList headers_;
-  std::int64_t contentLength_ = -1;
-  bool keepAlive_ = false;
   Framing framing_ = Framing::kNone;
   std::int64_t remaining_ = 0;  // kLength: body bytes still to come.
   Chunk chunk_ = Chunk::kSize;
   std::int64_t chunkLeft_ = 0;
   std::size_t lineLength_ = 0;  // The last framing line's length, line end included.
   std::size_t trailerBytes_ = 0;
-  bool finished_ = false;
-  bool failed_ = false;
-  std::string error_;
 };
 
 }  // namespace

@@ -837,16 +837,8 @@ class Http1Server::Impl::Body : public std::streambuf {
         if (digits.empty() || digits.size() > 15) return fail();
         std::int64_t size = 0;
         for (char ch : digits) {
-          int v;
-          if (ch >= '0' && ch <= '9') {
-            v = ch - '0';
-          } else if (ch >= 'a' && ch <= 'f') {
-            v = ch - 'a' + 10;
-          } else if (ch >= 'A' && ch <= 'F') {
-            v = ch - 'A' + 10;
-          } else {
-            return fail();
-          }
+          const int v = http::hexDigitValue(ch);
+          if (v < 0) return fail();
           size = size * 16 + v;
         }
         for (char ch : line) {
