@@ -150,7 +150,6 @@ MemoryTier::MemoryTier(std::uint64_t capacityBytes, std::uint64_t maxObjectBytes
     }
   }
   shardBudget_ = capacityBytes / shards;
-  evictBudget_.store(shardBudget_, std::memory_order_relaxed);
   shards_.reserve(shards);
   for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
 }
@@ -158,9 +157,7 @@ MemoryTier::MemoryTier(std::uint64_t capacityBytes, std::uint64_t maxObjectBytes
 MemoryTier::~MemoryTier() = default;
 
 void MemoryTier::setReservedBytes(std::uint64_t bytes) {
-  const std::uint64_t reserved = std::min(bytes, capacityBytes_ / 4 * 3);
-  reserved_.store(reserved, std::memory_order_relaxed);
-  evictBudget_.store((capacityBytes_ - reserved) / shards_.size(), std::memory_order_relaxed);
+  reserved_.store(std::min(bytes, capacityBytes_ / 4 * 3), std::memory_order_relaxed);
 }
 
 std::uint64_t MemoryTier::reservedBytes() const {
@@ -225,7 +222,7 @@ ObjectHandle MemoryTier::store(const CacheKey& key, EntryMeta meta, std::vector<
     if (ifGeneration && *ifGeneration != shard.generation) return nullptr;
     ++shard.generation;
     if (auto it = shard.map.find(key.text()); it != shard.map.end()) shard.erase(it);
-    const std::uint64_t budget = evictBudget_.load(std::memory_order_relaxed);
+    const std::uint64_t budget = evictBudget();
     while (shard.bytes + charge > budget && !shard.lru.empty()) {
       shard.erase(shard.map.find(shard.lru.back()));
       ++evicted;
@@ -260,7 +257,7 @@ bool MemoryTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
   it->second.charge = charge;
   shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
   std::uint64_t evicted = 0;
-  while (shard.bytes > evictBudget_.load(std::memory_order_relaxed) && shard.lru.size() > 1) {
+  while (shard.bytes > evictBudget() && shard.lru.size() > 1) {
     shard.erase(shard.map.find(shard.lru.back()));
     ++evicted;
   }

@@ -82,8 +82,11 @@ class MemoryTier : public CacheStore {
   const std::uint64_t capacityBytes_;
   const std::uint64_t maxObjectBytes_;
   std::uint64_t shardBudget_ = 0;
-  std::atomic<std::uint64_t> evictBudget_{0};  // Per shard, after the reservation.
-  std::atomic<std::uint64_t> reserved_{0};
+  std::atomic<std::uint64_t> reserved_{0};  // See setReservedBytes().
+  // A shard's budget once the reservation is taken out: what eviction keeps it under.
+  std::uint64_t evictBudget() const {
+    return (capacityBytes_ - reserved_.load(std::memory_order_relaxed)) / shards_.size();
+  }
   std::vector<std::unique_ptr<Shard>> shards_;
 
   std::atomic<std::uint64_t> hits_{0};

@@ -101,9 +101,11 @@ std::uint64_t nominalBudget(const RocksDbTier::Options& o) {
 
 class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(Options options, std::unique_ptr<rocksdb::DB> db)
+  // `fixedMemoryBytes`: what the memtables and the block cache may hold.
+  Impl(Options options, std::unique_ptr<rocksdb::DB> db, std::uint64_t fixedMemoryBytes)
       : options_(std::move(options)),
         db_(std::move(db)),
+        fixedMemoryBytes_(fixedMemoryBytes),
         nominalBudget_(nominalBudget(options_)),
         budget_(nominalBudget_),
         compactTrigger_(std::max<std::uint64_t>(options_.capacityBytes / 64, 1)),
@@ -182,6 +184,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
+  const std::uint64_t fixedMemoryBytes_;  // Memtables and block cache.
   const std::uint64_t nominalBudget_;
   std::atomic<std::uint64_t> budget_;  // Current logical budget (adapted to the disk usage).
   const std::uint64_t compactTrigger_;
@@ -213,10 +216,6 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<std::uint64_t> evictions_{0};
   std::atomic<std::uint64_t> droppedWrites_{0};
 
- public:
-  std::uint64_t fixedMemoryBytes_ = 0;  // Memtables and block cache; set once at open.
-
- private:
   std::atomic<std::uint64_t> corruptEntries_{0};
 };
 
@@ -896,6 +895,8 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         // Writers come from many fetch threads on few cores: one leader inserts the whole write
         // group (no parallel memtable writers), and followers sleep instead of spinning with
         // sched_yield (on 2 cores, 64 concurrent writers spent more time switching than writing).
+        db.allow_concurrent_memtable_write = false;
+        db.enable_write_thread_adaptive_yield = false;
         // Ten flushed files before they are merged into level 1 (RocksDB's default is four):
         // with random keys every L0->L1 compaction rewrites all of level 1, so merging less
         // often rewrites less. Lookups of stored keys check up to ten files more, through their
@@ -903,8 +904,6 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         db.level0_file_num_compaction_trigger = 10;
         db.level0_slowdown_writes_trigger = 30;
         db.level0_stop_writes_trigger = 50;
-        db.allow_concurrent_memtable_write = false;
-        db.enable_write_thread_adaptive_yield = false;
         // Chunks and heads with bodies (>= 4 KiB) live in blob files: SSTs stay small (keys, blob
         // references, small heads), so the periodic full compaction is cheap.
         db.enable_blob_files = true;
@@ -927,9 +926,9 @@ std::unique_ptr<RocksDbTier> RocksDbTier::open(const Options& options, std::stri
         if (!s.ok()) {
           message = "cannot open cache dir " + options.path + ": " + s.ToString();
         } else {
-          auto impl = std::make_shared<Impl>(options, std::move(owned));
-          impl->fixedMemoryBytes_ =
-              db.max_write_buffer_number * db.write_buffer_size + options.blockCacheBytes;
+          auto impl = std::make_shared<Impl>(
+              options, std::move(owned),
+              db.max_write_buffer_number * db.write_buffer_size + options.blockCacheBytes);
           message = impl->start();
           if (message.empty()) return std::unique_ptr<RocksDbTier>(new RocksDbTier(impl));
         }

@@ -170,7 +170,7 @@ struct ProxyPipeline::FetchJob {
   ClientRequest request;  // The leader's request, without a body.
   std::string baseKey;
   Lookup stored;  // The entry being revalidated, if any.
-  // The response whose body is still to be read (runFetch with deferBody), and its writer.
+  // The response whose body is still to be read (runFetch with deferLargeBody), and its writer.
   std::unique_ptr<origin::OriginResponse> response;
   std::shared_ptr<storage::EntryWriter> writer;
 };

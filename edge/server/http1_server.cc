@@ -653,15 +653,8 @@ class Http1Server::Impl {
         if (stopping_.load()) break;
         continue;
       }
-      if (ev.data.ptr == &listenTag_) {
-        acceptReady();
-        continue;
-      }
-      auto* c = static_cast<Conn*>(ev.data.ptr);
-      if (!claim(*c, kActive)) {
-        closeConn(c);  // Reaped or closed for shutdown: its hang-up arrived.
-        continue;
-      }
+      Conn* c = claimEvent(ev);
+      if (c == nullptr) continue;
       pipeline::tlsBlockingHook = {&Impl::releaseSlot, this};
       serve(c);
       if (pipeline::tlsBlockingHook.release == nullptr) {
@@ -685,19 +678,28 @@ class Http1Server::Impl {
       const int n = epoll_wait(epoll_, &ev, 1, 0);
       if (n <= 0) return true;
       if (ev.data.ptr == nullptr) return !stopping_.load();
-      if (ev.data.ptr == &listenTag_) {
-        acceptReady();
-        continue;
-      }
-      auto* c = static_cast<Conn*>(ev.data.ptr);
-      if (!claim(*c, kActive)) {
-        closeConn(c);
-        continue;
-      }
+      Conn* c = claimEvent(ev);
+      if (c == nullptr) continue;
       pipeline::tlsBlockingHook = {};
       serve(c);
     }
     return true;
+  }
+
+  // The connection a (non-wake) event asks to serve, claimed for this thread; nullptr when the
+  // event was the listener's (its connections are accepted here) or the connection was reaped
+  // or closed for shutdown meanwhile (its hang-up arrived: it is closed here).
+  Conn* claimEvent(const epoll_event& ev) {
+    if (ev.data.ptr == &listenTag_) {
+      acceptReady();
+      return nullptr;
+    }
+    auto* c = static_cast<Conn*>(ev.data.ptr);
+    if (!claim(*c, kActive)) {
+      closeConn(c);
+      return nullptr;
+    }
+    return c;
   }
 
   // Answers a request the parser refused, and closes.
