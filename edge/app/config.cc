@@ -653,42 +653,51 @@ class Loader {
   }
 
   void readServer(const Node& node, const YAML::Mark& at) {
-    visitMap(
-        node, at, "server",
-        {"threads", "event_threads", "fetch_threads", "shutdown_grace", "client_timeout",
-         "header_timeout", "keepalive_timeout", "max_connections", "max_connections_per_client"},
-        kNoReservedKeys, [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
-          const std::string path = "server." + key;
-          if (key == "threads") {
-            if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
-              config_.workerThreads = static_cast<int>(*n);
-            }
-          } else if (key == "event_threads") {
-            if (auto n = readInt(v, keyMark, path, 0, kMaxThreads)) {
-              config_.eventThreads = static_cast<int>(*n);
-            }
-          } else if (key == "max_connections") {
-            if (auto n = readInt(v, keyMark, path, 1, 1000000)) {
-              config_.maxConnections = static_cast<int>(*n);
-            }
-          } else if (key == "max_connections_per_client") {
-            if (auto n = readInt(v, keyMark, path, 0, 1000000)) {
-              config_.maxConnectionsPerClient = static_cast<int>(*n);
-            }
-          } else if (key == "header_timeout") {
-            if (auto ms = readDuration(v, keyMark, path, 1)) config_.headerTimeoutMs = *ms;
-          } else if (key == "keepalive_timeout") {
-            if (auto ms = readDuration(v, keyMark, path, 1)) config_.keepAliveTimeoutMs = *ms;
-          } else if (key == "fetch_threads") {
-            if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
-              config_.fetchThreads = static_cast<int>(*n);
-            }
-          } else if (key == "shutdown_grace") {
-            if (auto ms = readDuration(v, keyMark, path, 0)) config_.shutdownGraceMs = *ms;
-          } else {
-            if (auto ms = readDuration(v, keyMark, path, 1)) config_.clientTimeoutMs = *ms;
-          }
-        });
+    visitMap(node, at, "server",
+             {"threads", "event_threads", "fetch_threads", "shutdown_grace", "client_timeout",
+              "header_timeout", "keepalive_timeout", "defer_accept", "max_connections",
+              "max_connections_per_client"},
+             kNoReservedKeys,
+             [&](const std::string& key, const YAML::Mark& keyMark, const Node& v) {
+               const std::string path = "server." + key;
+               if (key == "threads") {
+                 if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
+                   config_.workerThreads = static_cast<int>(*n);
+                 }
+               } else if (key == "event_threads") {
+                 if (auto n = readInt(v, keyMark, path, 0, kMaxThreads)) {
+                   config_.eventThreads = static_cast<int>(*n);
+                 }
+               } else if (key == "max_connections") {
+                 if (auto n = readInt(v, keyMark, path, 1, 1000000)) {
+                   config_.maxConnections = static_cast<int>(*n);
+                 }
+               } else if (key == "max_connections_per_client") {
+                 if (auto n = readInt(v, keyMark, path, 0, 1000000)) {
+                   config_.maxConnectionsPerClient = static_cast<int>(*n);
+                 }
+               } else if (key == "header_timeout") {
+                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.headerTimeoutMs = *ms;
+               } else if (key == "keepalive_timeout") {
+                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.keepAliveTimeoutMs = *ms;
+               } else if (key == "defer_accept") {
+                 if (auto ms = readDuration(v, keyMark, path, 0)) {
+                   if (*ms > 60000) {
+                     error(markOf(v, keyMark), path + ": at most 60s");
+                   } else {
+                     config_.deferAcceptMs = *ms;
+                   }
+                 }
+               } else if (key == "fetch_threads") {
+                 if (auto n = readInt(v, keyMark, path, kMinThreads, kMaxThreads)) {
+                   config_.fetchThreads = static_cast<int>(*n);
+                 }
+               } else if (key == "shutdown_grace") {
+                 if (auto ms = readDuration(v, keyMark, path, 0)) config_.shutdownGraceMs = *ms;
+               } else {
+                 if (auto ms = readDuration(v, keyMark, path, 1)) config_.clientTimeoutMs = *ms;
+               }
+             });
   }
 
   void readPurge(const Node& node, const YAML::Mark& at) {

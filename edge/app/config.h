@@ -149,6 +149,7 @@ struct Config {
   int maxConnectionsPerClient = 1000;           // server.max_connections_per_client (0: no cap)
   std::int64_t headerTimeoutMs = 10000;         // server.header_timeout. Default: 10s
   std::int64_t keepAliveTimeoutMs = 15000;      // server.keepalive_timeout. Default: 15s
+  std::int64_t deferAcceptMs = 1000;            // server.defer_accept (0: off). Default: 1s
   std::int64_t shutdownGraceMs = 10000;         // server.shutdown_grace. Default: 10s
   std::int64_t clientTimeoutMs = 60000;         // server.client_timeout. Default: 60s
   // purge.allow: addresses allowed to send PURGE to the proxy listener. Default: loopback.

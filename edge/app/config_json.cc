@@ -78,6 +78,9 @@ std::string configJson(const Config& c, const std::vector<std::string>& tokenNam
   server->set("fetch_threads", c.fetchThreads);
   server->set("shutdown_grace", ms(c.shutdownGraceMs));
   server->set("client_timeout", ms(c.clientTimeoutMs));
+  server->set("header_timeout", ms(c.headerTimeoutMs));
+  server->set("keepalive_timeout", ms(c.keepAliveTimeoutMs));
+  server->set("defer_accept", ms(c.deferAcceptMs));
   root->set("server", server);
 
   Array::Ptr pools = new Array;

@@ -469,6 +469,7 @@ bool Node::Impl::bindProxy(std::string* error) {
   options.eventThreads = config.eventThreads;
   options.headerTimeoutMs = config.headerTimeoutMs;
   options.keepAliveTimeoutMs = config.keepAliveTimeoutMs;
+  options.deferAcceptSeconds = static_cast<int>((config.deferAcceptMs + 999) / 1000);  // Whole s.
   options.maxConnections = static_cast<std::size_t>(config.maxConnections);
   options.maxConnectionsPerClient = static_cast<std::size_t>(config.maxConnectionsPerClient);
   auto* pipe = pipeline.get();

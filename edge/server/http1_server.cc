@@ -162,6 +162,7 @@ struct Conn {
   std::atomic<std::uint64_t> state{kParked};
   std::atomic<std::int64_t> deadline{0};
   std::atomic<bool> timedOut{false};  // The reaper cut it (for counting).
+  bool inEpoll = false;  // Added to the epoll set (a new connection is served before it is).
   Conn* prev = nullptr;
   Conn* next = nullptr;
 
@@ -194,6 +195,16 @@ class Http1Server::Impl {
     try {
       listener_.bind(Poco::Net::SocketAddress(host, port), true);
       listener_.listen(1024);
+      // Accepted sockets inherit TCP_NODELAY from the listener: no setsockopt per connection.
+      const int one = 1;
+      ::setsockopt(listener_.impl()->sockfd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (options_.deferAcceptSeconds > 0) {
+        // The kernel hands a connection over once its first bytes are in (or the period ends):
+        // a connection that sends nothing costs no descriptor here, and the worker that accepts
+        // finds the request ready to serve.
+        ::setsockopt(listener_.impl()->sockfd(), IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                     &options_.deferAcceptSeconds, sizeof options_.deferAcceptSeconds);
+      }
       port_ = listener_.address().port();
     } catch (const Poco::Exception& e) {
       *error = e.displayText();
@@ -512,18 +523,25 @@ class Http1Server::Impl {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = c;
-    if (epoll_ctl(epoll_, EPOLL_CTL_MOD, c->fd, &ev) != 0 && claim(*c, kActive)) closeConn(c);
+    const int op = c->inEpoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    c->inEpoll = true;
+    if (epoll_ctl(epoll_, op, c->fd, &ev) != 0 && claim(*c, kActive)) closeConn(c);
   }
 
-  // Accepts the connections waiting on the listener (called by a worker on its readiness).
-  void acceptReady() {
+  // Accepts the connections waiting on the listener (called by a worker on its readiness). With
+  // deferred accept the last one accepted is returned, active, for this worker to serve at once:
+  // its request has arrived with it, so it costs no epoll registration and no second wake-up
+  // (a "Connection: close" exchange never touches the epoll set). The others wait in epoll.
+  Conn* acceptReady() {
     accepters_.fetch_add(1);
-    if (accepting_.load()) acceptPending();
+    Conn* first = accepting_.load() ? acceptPending() : nullptr;
     accepters_.fetch_sub(1);
+    return first;
   }
 
-  void acceptPending() {
+  Conn* acceptPending() {
     const int fd = listener_.impl()->sockfd();
+    Conn* kept = nullptr;
     for (int i = 0; i < kAcceptBatch && accepting_.load(); ++i) {
       sockaddr_storage addr{};
       socklen_t len = sizeof addr;
@@ -535,7 +553,7 @@ class Http1Server::Impl {
           // Out of descriptors: back off rather than spin on a listener that stays readable.
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        return;  // EAGAIN: nothing more waiting.
+        break;  // EAGAIN: nothing more waiting.
       }
       if (static_cast<std::size_t>(counters_.open.load(std::memory_order_relaxed)) >=
           options_.maxConnections) {
@@ -543,8 +561,6 @@ class Http1Server::Impl {
         ::close(client);
         continue;
       }
-      const int one = 1;
-      ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       auto* c = new Conn;
       c->fd = client;
       char text[INET6_ADDRSTRLEN] = "";
@@ -574,14 +590,26 @@ class Http1Server::Impl {
       c->deadline.store(nowMs() + options_.headerTimeoutMs, std::memory_order_relaxed);
       counters_.accepted.fetch_add(1, std::memory_order_relaxed);
       counters_.open.fetch_add(1, std::memory_order_relaxed);
+      c->state.store(kActive, std::memory_order_relaxed);
       registerConn(c);
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-      ev.data.ptr = c;
-      if (epoll_ctl(epoll_, EPOLL_CTL_ADD, client, &ev) != 0) {
-        closeConn(c);
-      }
+      if (kept) addToEpoll(kept);  // The one kept earlier waits in epoll; this one is kept.
+      kept = c;
     }
+    if (kept && options_.deferAcceptSeconds <= 0) {
+      addToEpoll(kept);  // Its request may not be in yet: epoll tells when it is.
+      return nullptr;
+    }
+    return kept;
+  }
+
+  // Parks a connection just accepted (active, not yet in the epoll set) in epoll.
+  void addToEpoll(Conn* c) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = c;
+    c->inEpoll = true;
+    c->state.store(kParked, std::memory_order_release);
+    if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c->fd, &ev) != 0 && claim(*c, kActive)) closeConn(c);
   }
 
   void reapLoop() {
@@ -686,14 +714,12 @@ class Http1Server::Impl {
     return true;
   }
 
-  // The connection a (non-wake) event asks to serve, claimed for this thread; nullptr when the
-  // event was the listener's (its connections are accepted here) or the connection was reaped
-  // or closed for shutdown meanwhile (its hang-up arrived: it is closed here).
+  // The connection a (non-wake) event asks to serve, claimed for this thread: for the listener's
+  // event, a connection just accepted (see acceptReady). nullptr when nothing was accepted, or
+  // the connection was reaped or closed for shutdown meanwhile (its hang-up arrived: it is
+  // closed here).
   Conn* claimEvent(const epoll_event& ev) {
-    if (ev.data.ptr == &listenTag_) {
-      acceptReady();
-      return nullptr;
-    }
+    if (ev.data.ptr == &listenTag_) return acceptReady();
     auto* c = static_cast<Conn*>(ev.data.ptr);
     if (!claim(*c, kActive)) {
       closeConn(c);
@@ -729,8 +755,16 @@ class Http1Server::Impl {
       ERR_clear_error();
       SSL_shutdown(c->ssl);  // close_notify, best effort.
     }
-    ::shutdown(c->fd, SHUT_WR);
     char scratch[16384];
+    if (c->end == c->begin) {
+      // The usual "Connection: close" exchange: nothing unread, so close() sends a plain FIN.
+      const ssize_t n = ::recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+        closeConn(c);
+        return;
+      }
+    }
+    ::shutdown(c->fd, SHUT_WR);
     for (int i = 0; i < 64; ++i) {
       const ssize_t n = ::recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT);
       if (n <= 0) break;

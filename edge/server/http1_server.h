@@ -35,6 +35,9 @@ struct Http1Options {
   std::int64_t keepAliveTimeoutMs = 15000;  // Idle time between requests.
   std::size_t maxConnections = 20000;       // Beyond this, new connections are closed at once.
   std::size_t maxConnectionsPerClient = 0;  // Per client address; 0: no cap.
+  // TCP_DEFER_ACCEPT: a connection is accepted once its first bytes arrive, or after this many
+  // seconds without any. 0: accepted on connect.
+  int deferAcceptSeconds = 0;
   ParseLimits limits;
   std::shared_ptr<TlsContexts> tls;  // Set: this listener speaks HTTPS.
 };

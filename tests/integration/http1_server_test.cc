@@ -391,6 +391,50 @@ TEST_F(Http1ServerTest, ConnectionsPerClientAddressAreCapped) {
   EXPECT_EQ(server_->counters().refused.load(), 1u);
 }
 
+TEST_F(Http1ServerTest, WithDeferredAcceptASilentConnectionIsNotAcceptedUntilItSpeaks) {
+  Http1Options options;
+  options.deferAcceptSeconds = 30;
+  start(options);
+  Client silent(port());
+  ASSERT_TRUE(silent.connected());
+  // A connection that sends its request is accepted and served at once, by the worker that
+  // accepts it; the silent one stays with the kernel.
+  for (int i = 0; i < 3; ++i) {
+    Client c(port());
+    c.send("GET /n" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    const auto r = c.read(in(5000));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "GET /n" + std::to_string(i) + " host=h body=");
+    EXPECT_TRUE(c.closedBy(in(5000)));
+  }
+  EXPECT_EQ(server_->counters().accepted.load(), 3u);
+  // Once it speaks it is served, and kept alive: its next requests, pipelined or not, come
+  // through epoll like any connection's.
+  silent.send("GET /late HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(silent.read(in(5000)).body, "GET /late host=h body=");
+  EXPECT_EQ(server_->counters().accepted.load(), 4u);
+  silent.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(silent.read(in(5000)).body, "GET /a host=h body=");
+  EXPECT_EQ(silent.read(in(5000)).body, "GET /b host=h body=");
+  silent.send("GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(silent.read(in(5000)).body, "GET /c host=h body=");
+}
+
+TEST_F(Http1ServerTest, WithDeferredAcceptAHeadInPiecesIsStillServed) {
+  Http1Options options;
+  options.deferAcceptSeconds = 30;
+  start(options);
+  Client c(port());
+  c.send("GET /split HTTP/1.1\r\n");  // Accepted on these bytes; the rest comes later.
+  const auto deadline = in(5000);
+  while (server_->counters().accepted.load() == 0 && Clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(server_->counters().accepted.load(), 1u);
+  c.send("Host: h\r\n\r\n");
+  EXPECT_EQ(c.read(in(5000)).body, "GET /split host=h body=");
+}
+
 TEST_F(Http1ServerTest, AStalledBodyIsCutAtTheClientTimeout) {
   Http1Options options;
   options.clientTimeoutMs = 200;

@@ -281,7 +281,7 @@ cache:
   max_memory_object: 1MiB
   max_object: 100MB
   disk: {path: /tmp/x, size: 20GiB}
-server: {threads: 8, shutdown_grace: 0s, client_timeout: 250ms}
+server: {threads: 8, shutdown_grace: 0s, client_timeout: 250ms, defer_accept: 0s}
 pools:
   - name: p1
     backends:
@@ -314,6 +314,7 @@ logging: {level: trace, access_log: /tmp/access.log}
   EXPECT_EQ(c.workerThreads, 8);
   EXPECT_EQ(c.shutdownGraceMs, 0);
   EXPECT_EQ(c.clientTimeoutMs, 250);
+  EXPECT_EQ(c.deferAcceptMs, 0);
   ASSERT_EQ(c.pools.size(), 2u);
   EXPECT_EQ(c.pools[0].backends[0].name, "b1");
   EXPECT_EQ(c.pools[0].backends[0].weight, 0);
@@ -581,6 +582,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "server.shutdown_grace: invalid duration '10'"},
         ErrorCase{"DurationTooLong", withPools("server:\n  client_timeout: 2d\n"), "t.yaml:2:19",
                   "too long"},
+        ErrorCase{"DeferAcceptTooLong", withPools("server:\n  defer_accept: 2m\n"), "t.yaml:2:17",
+                  "server.defer_accept: at most 60s"},
         ErrorCase{"ZeroTimeout", std::string(kPools) + "    connect_timeout: 0s\n", "t.yaml:5:22",
                   "pools[0].connect_timeout: 0s is too short"},
         ErrorCase{"ThreadsZero", withPools("server: {threads: 0}\n"), "t.yaml:1:19",
