@@ -518,13 +518,14 @@ class Http1Server::Impl {
     if (c->end == c->begin || c->deadline.load(std::memory_order_relaxed) == 0) {
       c->deadline.store(nowMs() + wait, std::memory_order_relaxed);
     }
+    // Every field the next owner reads is written before the release store that parks it.
+    const int op = c->inEpoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    c->inEpoll = true;
     const auto s = c->state.load(std::memory_order_relaxed);
     c->state.store((((s >> 2) + 1) << 2) | kParked, std::memory_order_release);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = c;
-    const int op = c->inEpoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    c->inEpoll = true;
     if (epoll_ctl(epoll_, op, c->fd, &ev) != 0 && claim(*c, kActive)) closeConn(c);
   }
 
