@@ -543,7 +543,10 @@ class Http1Server::Impl {
   Conn* acceptPending() {
     const int fd = listener_.impl()->sockfd();
     Conn* kept = nullptr;
-    for (int i = 0; i < kAcceptBatch && accepting_.load(); ++i) {
+    // With deferred accept, one connection per readiness: it is served here at once, and the
+    // listener, level-triggered, stays ready for the next worker while more are waiting.
+    const int batch = options_.deferAcceptSeconds > 0 ? 1 : kAcceptBatch;
+    for (int i = 0; i < batch && accepting_.load(); ++i) {
       sockaddr_storage addr{};
       socklen_t len = sizeof addr;
       const int client =
