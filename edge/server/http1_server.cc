@@ -162,7 +162,8 @@ struct Conn {
   std::atomic<std::uint64_t> state{kParked};
   std::atomic<std::int64_t> deadline{0};
   std::atomic<bool> timedOut{false};  // The reaper cut it (for counting).
-  bool inEpoll = false;  // Added to the epoll set (a new connection is served before it is).
+  bool inEpoll = false;   // Added to the epoll set (a new connection is served before it is).
+  bool answered = false;  // A request head has been read: idle time is keep-alive time since.
   Conn* prev = nullptr;
   Conn* next = nullptr;
 
@@ -512,8 +513,9 @@ class Http1Server::Impl {
       lingerClose(c);  // Draining for shutdown: no more requests on this connection.
       return;
     }
+    // A new connection has header_timeout for its first request, like a head in progress.
     const std::int64_t wait =
-        c->end > c->begin ? options_.headerTimeoutMs : options_.keepAliveTimeoutMs;
+        c->end > c->begin || !c->answered ? options_.headerTimeoutMs : options_.keepAliveTimeoutMs;
     // A head in progress keeps the deadline it got at its first byte.
     if (c->end == c->begin || c->deadline.load(std::memory_order_relaxed) == 0) {
       c->deadline.store(nowMs() + wait, std::memory_order_relaxed);
@@ -1124,6 +1126,7 @@ void Http1Server::Impl::serve(Conn* c) {
       return;
     }
     c->consume(consumed);
+    c->answered = true;
     c->deadline.store(0, std::memory_order_relaxed);
     if (!exchange(c, head)) {
       lingerClose(c);

@@ -420,6 +420,19 @@ TEST_F(Http1ServerTest, WithDeferredAcceptASilentConnectionIsNotAcceptedUntilItS
   EXPECT_EQ(silent.read(in(5000)).body, "GET /c host=h body=");
 }
 
+TEST_F(Http1ServerTest, WithDeferredAcceptASilentConnectionGetsTheHeaderTimeout) {
+  // The kernel hands a silent connection over after the deferral (about a second); from then
+  // it has header_timeout for its first request, not the longer keep-alive time.
+  Http1Options options;
+  options.deferAcceptSeconds = 1;
+  options.headerTimeoutMs = 300;
+  options.keepAliveTimeoutMs = 30000;
+  start(options);
+  Client silent(port());
+  ASSERT_TRUE(silent.connected());
+  EXPECT_TRUE(silent.closedBy(in(15000)));
+}
+
 TEST_F(Http1ServerTest, WithDeferredAcceptAHeadInPiecesIsStillServed) {
   Http1Options options;
   options.deferAcceptSeconds = 30;
