@@ -29,14 +29,6 @@ bool isTokenChar(char c) {
   }
 }
 
-namespace {
-
-// ASCII-only lower-casing: field names are case-insensitive tokens (RFC 9110 §5.1), and the
-// comparison must not depend on the C locale.
-constexpr char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-}  // namespace
-
 // RFC 9110 §5.1: field names are compared case-insensitively (ASCII only).
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -10,6 +10,11 @@
 
 namespace strata::edge::http {
 
+// ASCII-only lower-casing: field names, directives and date names are case-insensitive
+// tokens (RFC 9110 §5.1), and the comparison must not depend on the C locale (nor pay for a
+// libc call per character).
+constexpr char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
 bool iequals(std::string_view a, std::string_view b);
 
 // tchar (RFC 9110 §5.6.2): the characters of a token.

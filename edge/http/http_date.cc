@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+
+#include "edge/http/header_list.h"
 
 namespace strata::edge::http {
 namespace {
@@ -64,8 +65,7 @@ class Cursor {
   bool literal(std::string_view lit) {
     if (s_.size() - pos_ < lit.size()) return false;
     for (std::size_t i = 0; i < lit.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(s_[pos_ + i])) !=
-          std::tolower(static_cast<unsigned char>(lit[i]))) {
+      if (asciiLower(s_[pos_ + i]) != asciiLower(lit[i])) {
         return false;
       }
     }

@@ -17,7 +17,7 @@ bool isOws(char c) { return c == ' ' || c == '\t'; }
 // RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" /
 // "_" / "`" / "|" / "~" / DIGIT / ALPHA.
 
-char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+using http::asciiLower;
 
 std::string_view trimOws(std::string_view s) {
   while (!s.empty() && isOws(s.front())) s.remove_prefix(1);

@@ -1,9 +1,11 @@
 #include "edge/policy/cache_key_builder.h"
 
+#include "edge/http/header_list.h"
+
 namespace strata::edge::policy {
 namespace {
 
-char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+using http::asciiLower;
 
 void appendLower(std::string& out, std::string_view s) {
   for (const char c : s) out.push_back(asciiLower(c));

@@ -1,8 +1,9 @@
 #include "edge/policy/vary.h"
 
 #include <algorithm>
-#include <cctype>
 #include <vector>
+
+#include "edge/http/header_list.h"
 
 namespace strata::edge::policy {
 namespace {
@@ -11,7 +12,7 @@ bool isSpace(char c) { return c == ' ' || c == '\t'; }
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = http::asciiLower(c);
   return out;
 }
 
