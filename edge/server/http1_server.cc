@@ -532,9 +532,10 @@ class Http1Server::Impl {
   }
 
   // Accepts the connections waiting on the listener (called by a worker on its readiness). With
-  // deferred accept the last one accepted is returned, active, for this worker to serve at once:
-  // its request has arrived with it, so it costs no epoll registration and no second wake-up
-  // (a "Connection: close" exchange never touches the epoll set). The others wait in epoll.
+  // deferred accept it takes one, whose request has arrived with it, and returns it, active, for
+  // this worker to serve at once: no epoll registration and no second wake-up (a "Connection:
+  // close" exchange never touches the epoll set); the listener, level-triggered, stays ready for
+  // the next worker while more are waiting. Without, it parks up to a batch in epoll.
   Conn* acceptReady() {
     accepters_.fetch_add(1);
     Conn* first = accepting_.load() ? acceptPending() : nullptr;
@@ -544,11 +545,8 @@ class Http1Server::Impl {
 
   Conn* acceptPending() {
     const int fd = listener_.impl()->sockfd();
-    Conn* kept = nullptr;
-    // With deferred accept, one connection per readiness: it is served here at once, and the
-    // listener, level-triggered, stays ready for the next worker while more are waiting.
-    const int batch = options_.deferAcceptSeconds > 0 ? 1 : kAcceptBatch;
-    for (int i = 0; i < batch && accepting_.load(); ++i) {
+    const bool serveHere = options_.deferAcceptSeconds > 0;
+    for (int i = 0; i < (serveHere ? 1 : kAcceptBatch) && accepting_.load(); ++i) {
       sockaddr_storage addr{};
       socklen_t len = sizeof addr;
       const int client =
@@ -598,14 +596,10 @@ class Http1Server::Impl {
       counters_.open.fetch_add(1, std::memory_order_relaxed);
       c->state.store(kActive, std::memory_order_relaxed);
       registerConn(c);
-      if (kept) addToEpoll(kept);  // The one kept earlier waits in epoll; this one is kept.
-      kept = c;
+      if (serveHere) return c;
+      addToEpoll(c);  // Its request may not be in yet: epoll tells when it is.
     }
-    if (kept && options_.deferAcceptSeconds <= 0) {
-      addToEpoll(kept);  // Its request may not be in yet: epoll tells when it is.
-      return nullptr;
-    }
-    return kept;
+    return nullptr;
   }
 
   // Parks a connection just accepted (active, not yet in the epoll set) in epoll.
