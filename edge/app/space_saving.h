@@ -30,23 +30,29 @@ class SpaceSaving {
   void add(std::string_view key, std::uint64_t weight = 1);
   // The `n` heaviest keys, heaviest first (ties by key).
   std::vector<Item> top(std::size_t n) const;
-  std::size_t size() const { return heap_.size(); }
+  std::size_t size() const { return slots_.size(); }
   std::size_t capacity() const { return capacity_; }
   std::uint64_t total() const { return total_; }
 
  private:
+  struct Slot {
+    Item item;
+    std::uint64_t hash = 0;   // XXH3-64 of item.key.
+    std::size_t heapPos = 0;  // Where heap_ holds this slot.
+  };
+
   void siftDown(std::size_t i);
   void swapNodes(std::size_t a, std::size_t b);
 
   std::size_t capacity_;
   std::size_t maxKeyBytes_;
   std::uint64_t total_ = 0;
-  std::vector<Item> heap_;             // Min-heap on count: heap_[0] is the lightest key.
-  std::vector<std::uint64_t> hashes_;  // hashes_[i] is the hash of heap_[i].key.
-  // Key hash -> position in heap_. Keys are told apart by a 64-bit hash (XXH3): the heap moves
-  // positions around on every add, and rehashing key strings for each move cost more than the
-  // rest of the add. Two keys with the same hash would count as one.
-  std::unordered_map<std::uint64_t, std::size_t> index_;
+  std::vector<Slot> slots_;          // The kept keys; a slot is reused when its key is replaced.
+  std::vector<std::uint32_t> heap_;  // Slot numbers, a min-heap on count: heap_[0] is lightest.
+  // Key hash -> slot. Keys are told apart by a 64-bit hash (XXH3), so the heap's moves touch
+  // no string and no map (a slot records its own heap position); only a new or replaced key
+  // changes the map. Two keys with the same hash would count as one.
+  std::unordered_map<std::uint64_t, std::uint32_t> index_;
 };
 
 }  // namespace strata::edge::app
