@@ -22,13 +22,12 @@ void SpaceSaving::swapNodes(std::size_t a, std::size_t b) {
 
 void SpaceSaving::siftDown(std::size_t i) {
   // Counts only grow, so an updated node can only move down a min-heap.
-  const auto count = [this](std::size_t pos) { return slots_[heap_[pos]].item.count; };
   for (;;) {
     const std::size_t left = 2 * i + 1;
     const std::size_t right = left + 1;
     std::size_t smallest = i;
-    if (left < heap_.size() && count(left) < count(smallest)) smallest = left;
-    if (right < heap_.size() && count(right) < count(smallest)) smallest = right;
+    if (left < heap_.size() && countAt(left) < countAt(smallest)) smallest = left;
+    if (right < heap_.size() && countAt(right) < countAt(smallest)) smallest = right;
     if (smallest == i) return;
     swapNodes(i, smallest);
     i = smallest;
@@ -54,7 +53,7 @@ void SpaceSaving::add(std::string_view key, std::uint64_t weight) {
     std::size_t i = heap_.size() - 1;
     while (i > 0) {
       const std::size_t parent = (i - 1) / 2;
-      if (slots_[heap_[parent]].item.count <= slots_[heap_[i]].item.count) break;
+      if (countAt(parent) <= countAt(i)) break;
       swapNodes(i, parent);
       i = parent;
     }

@@ -41,6 +41,7 @@ class SpaceSaving {
     std::size_t heapPos = 0;  // Where heap_ holds this slot.
   };
 
+  std::uint64_t countAt(std::size_t heapPos) const { return slots_[heap_[heapPos]].item.count; }
   void siftDown(std::size_t i);
   void swapNodes(std::size_t a, std::size_t b);
 

@@ -591,25 +591,16 @@ class Http1Server::Impl {
         SSL_set_fd(c->ssl, client);
         SSL_set_accept_state(c->ssl);
       }
+      // A head that arrives in pieces keeps this deadline across parkings.
       c->deadline.store(nowMs() + options_.headerTimeoutMs, std::memory_order_relaxed);
       counters_.accepted.fetch_add(1, std::memory_order_relaxed);
       counters_.open.fetch_add(1, std::memory_order_relaxed);
       c->state.store(kActive, std::memory_order_relaxed);
       registerConn(c);
       if (serveHere) return c;
-      addToEpoll(c);  // Its request may not be in yet: epoll tells when it is.
+      park(c);  // Its request may not be in yet: epoll tells when it is.
     }
     return nullptr;
-  }
-
-  // Parks a connection just accepted (active, not yet in the epoll set) in epoll.
-  void addToEpoll(Conn* c) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-    ev.data.ptr = c;
-    c->inEpoll = true;
-    c->state.store(kParked, std::memory_order_release);
-    if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c->fd, &ev) != 0 && claim(*c, kActive)) closeConn(c);
   }
 
   void reapLoop() {
