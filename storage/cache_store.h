@@ -32,6 +32,9 @@ class StoredObject {
   // Chunk `index`, or nullptr if it is missing or fails its checksum (the caller must stop
   // sending: the body cannot be completed; the store removes the entry).
   virtual Chunk chunk(std::size_t index) const = 0;
+  // True when every chunk is already in memory, so chunk() costs no read and no allocation
+  // (readers may then hold many chunks at once).
+  virtual bool resident() const { return false; }
 };
 using ObjectHandle = std::shared_ptr<const StoredObject>;
 

@@ -21,6 +21,7 @@ class MemoryObject : public StoredObject {
   Chunk chunk(std::size_t index) const override {
     return index < chunks_.size() ? chunks_[index] : nullptr;
   }
+  bool resident() const override { return true; }
   const std::vector<Chunk>& chunks() const { return chunks_; }
 
  private:

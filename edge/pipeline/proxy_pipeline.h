@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "edge/http/cidr.h"
 #include "edge/http/header_list.h"
@@ -64,6 +65,14 @@ class ResponseSink {
   virtual void flush() {}
   // Sends body bytes; false once the client is gone.
   virtual bool write(const char* data, std::size_t size) = 0;
+  // Sends several pieces of body in order, as one send where the sink can (a long in-memory
+  // body then leaves in one system call, not one per chunk). Same result as write() per piece.
+  virtual bool write(const std::string_view* pieces, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!write(pieces[i].data(), pieces[i].size())) return false;
+    }
+    return true;
+  }
   // Ends a complete response.
   virtual void finish() = 0;
   // Ends an incomplete response by closing the connection, so the client can tell it was cut.

@@ -102,27 +102,40 @@ Multipart planMultipart(const std::vector<policy::ByteRange>& ranges, std::uint6
 }
 
 // Writes body bytes [first, last] of a stored object. False when the client went away or a
-// chunk was missing or corrupt (the caller cuts the response).
+// chunk was missing or corrupt (the caller cuts the response). The chunks of an object held in
+// memory go out up to kPiecesPerSend at a time (one writev for a 4 MiB body instead of 16);
+// chunks read from disk go one at a time, so a slow reader holds one chunk's memory.
 bool writeStoredRange(const storage::StoredObject& object, std::uint64_t first, std::uint64_t last,
                       ResponseSink& sink, Stats& stats) {
+  constexpr std::size_t kPiecesPerSend = 16;
+  const std::size_t batch = object.resident() ? kPiecesPerSend : 1;
+  storage::Chunk held[kPiecesPerSend];
+  std::string_view pieces[kPiecesPerSend];
   std::uint64_t offset = first;
   while (offset <= last) {
-    const std::size_t index = static_cast<std::size_t>(offset / storage::kChunkSize);
-    storage::Chunk chunk = object.chunk(index);
-    const std::size_t within = static_cast<std::size_t>(offset % storage::kChunkSize);
-    if (!chunk || within >= chunk->size()) {
-      Stats::add(stats.corruptBodies);
-      logger().warning("event=corrupt_body key=%s chunk=%z", object.meta().key, index);
-      return false;
+    std::size_t count = 0;
+    std::uint64_t bytes = 0;
+    while (count < batch && offset <= last) {
+      const std::size_t index = static_cast<std::size_t>(offset / storage::kChunkSize);
+      storage::Chunk chunk = object.chunk(index);
+      const std::size_t within = static_cast<std::size_t>(offset % storage::kChunkSize);
+      if (!chunk || within >= chunk->size()) {
+        Stats::add(stats.corruptBodies);
+        logger().warning("event=corrupt_body key=%s chunk=%z", object.meta().key, index);
+        return false;
+      }
+      const std::size_t take = static_cast<std::size_t>(
+          std::min<std::uint64_t>(chunk->size() - within, last - offset + 1));
+      pieces[count] = std::string_view(chunk->data() + within, take);
+      held[count++] = std::move(chunk);
+      bytes += take;
+      offset += take;
     }
-    const std::size_t take = static_cast<std::size_t>(
-        std::min<std::uint64_t>(chunk->size() - within, last - offset + 1));
-    if (!sink.write(chunk->data() + within, take)) {
+    if (!sink.write(pieces, count)) {
       Stats::add(stats.clientAborts);
       return false;
     }
-    Stats::add(stats.bytesToClients, take);
-    offset += take;
+    Stats::add(stats.bytesToClients, bytes);
   }
   return true;
 }

@@ -45,6 +45,9 @@ class ProtectingSink : public ResponseSink {
                 std::int64_t contentLength) override;
   void flush() override { inner_.flush(); }
   bool write(const char* data, std::size_t size) override { return inner_.write(data, size); }
+  bool write(const std::string_view* pieces, std::size_t count) override {
+    return inner_.write(pieces, count);
+  }
   void finish() override { inner_.finish(); }
   void abort() override { inner_.abort(); }
 

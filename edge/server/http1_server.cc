@@ -998,9 +998,21 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
   }
 
   bool write(const char* data, std::size_t size) override {
+    const std::string_view piece(data, size);
+    return write(&piece, 1);
+  }
+
+  // The pieces go out in one writev (as one chunk when chunked), after the head if it waits.
+  bool write(const std::string_view* pieces, std::size_t count) override {
     if (failed_) return false;
+    constexpr std::size_t kMaxPieces = 16;
+    if (count > kMaxPieces) {
+      return write(pieces, kMaxPieces) && write(pieces + kMaxPieces, count - kMaxPieces);
+    }
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < count; ++i) size += pieces[i].size();
     if (noBody_ || size == 0) return true;
-    iovec iov[4];
+    iovec iov[kMaxPieces + 3];
     int n = 0;
     if (pending_) iov[n++] = {out_.data(), out_.size()};
     char line[24];
@@ -1008,7 +1020,9 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
       const int len = std::snprintf(line, sizeof line, "%zx\r\n", size);
       iov[n++] = {line, static_cast<std::size_t>(len)};
     }
-    iov[n++] = {const_cast<char*>(data), size};
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!pieces[i].empty()) iov[n++] = {const_cast<char*>(pieces[i].data()), pieces[i].size()};
+    }
     if (chunked_) iov[n++] = {const_cast<char*>("\r\n"), 2};
     pending_ = false;
     if (!server_.sendAll(conn_, iov, n)) {

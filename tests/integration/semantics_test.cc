@@ -413,6 +413,10 @@ TEST_F(SemanticsTest, ARangeMissFetchesTheWholeObjectOnce) {
   Response whole = get("/rm");
   EXPECT_TRUE(has(whole, "; hit"));
   EXPECT_TRUE(whole.body == body);
+  // A range over three stored chunks (256 KiB each), sent from memory in one vectored write.
+  Response span = get("/rm", {{"Range", "bytes=262000-524300"}});
+  EXPECT_EQ(span.status, 206);
+  EXPECT_TRUE(span.body == body.substr(262000, 524300 - 262000 + 1));
   EXPECT_EQ(origin_.count("/rm"), 1);
 }
 
