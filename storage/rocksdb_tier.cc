@@ -113,6 +113,12 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
 
   ~Impl() {
     {
+      std::lock_guard lock(commitMu_);
+      commitStop_ = true;
+    }
+    commitCv_.notify_all();
+    if (committer_.joinable()) committer_.join();  // Writes what is queued first.
+    {
       std::lock_guard lock(bgMu_);
       stop_ = true;
     }
@@ -148,6 +154,12 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   rocksdb::DB& db() { return *db_; }
   std::uint64_t maxBodyBytes() const { return nominalBudget_; }
   bool commitHead(const Digest& digest, const HeadRecord& head);
+  bool writeHead(const Digest& digest, const HeadRecord& head);  // commitHead, not draining.
+  // Queues the head of a small entry (body inline, no chunks) for the committer thread and
+  // returns at once: the request that filled it does not wait for RocksDB. Everything that reads
+  // or changes a queued digest on disk waits for it first (drainIfPending), so a queued write
+  // never lands after a later removal, update or replacement.
+  void commitHeadLater(const Digest& digest, HeadRecord head);
   void deleteChunks(const Digest& digest, std::uint64_t writeId, std::uint64_t bytes);
   // Blocks while more deleted data awaits compaction than the directory can absorb.
   void throttle();
@@ -174,6 +186,11 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   bool deleteEntry(const Digest& d, std::optional<std::uint64_t> writeId);
   void evictIfNeeded();
   void collectOrphans();
+  // Write-behind of small heads (commitHeadLater).
+  void committerLoop();
+  // Returns once every head queued so far is written (drainIfPending: only if `d` is queued).
+  void drainCommits() const;
+  void drainIfPending(const Digest& d) const;
   // Background compaction.
   void noteGarbage(std::uint64_t bytes);
   // Returns the ticket a waiter must see served (bgMu_ held).
@@ -203,6 +220,25 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   std::mutex reclaimMu_;
   std::string reclaimCursor_;           // Last head key examined by reclaim(); "" = from the start.
   std::array<std::mutex, 64> stripes_;  // Serialise mutations per digest.
+
+  // Queued heads, oldest first. At most kCommitQueueBytes of them wait: past that,
+  // commitHeadLater waits for the committer (the queue is bounded by size, not by traffic).
+  struct QueuedHead {
+    Digest digest;
+    HeadRecord head;
+    std::size_t bytes;
+  };
+  mutable std::mutex commitMu_;
+  mutable std::condition_variable commitCv_;  // Wakes the committer.
+  mutable std::condition_variable drainCv_;   // Wakes those waiting for queued heads.
+  std::vector<QueuedHead> queued_;
+  std::unordered_map<Digest, std::uint32_t, DigestHash> queuedDigests_;  // Digest -> count.
+  std::size_t queuedBytes_ = 0;
+  std::uint64_t enqueued_ = 0;  // Heads queued since open.
+  std::uint64_t written_ = 0;   // Heads the committer has finished with.
+  bool committerIdle_ = false;
+  bool commitStop_ = false;
+  std::thread committer_;
 
   mutable std::mutex indexMu_;
   std::unordered_map<Digest, IndexEntry, DigestHash> index_;
@@ -346,7 +382,11 @@ class RocksWriter : public EntryWriter {
     }
     buffer_ = std::string();
     impl_->throttle();
-    if (!impl_->commitHead(digest_, head)) return drop();
+    if (head.inlineBody) {
+      impl_->commitHeadLater(digest_, std::move(head));
+    } else if (!impl_->commitHead(digest_, head)) {
+      return drop();
+    }
     committed_ = true;
     return true;
   }
@@ -450,6 +490,7 @@ std::string RocksDbTier::Impl::start() {
   if (!s.ok()) return "cannot write cache dir " + options_.path + ": " + s.ToString();
   evictIfNeeded();
   worker_ = std::thread([this] { workerLoop(); });
+  committer_ = std::thread([this] { committerLoop(); });
   return "";
 }
 
@@ -533,6 +574,11 @@ void RocksDbTier::Impl::deleteChunks(const Digest& d, std::uint64_t writeId, std
 }
 
 bool RocksDbTier::Impl::commitHead(const Digest& d, const HeadRecord& head) {
+  drainIfPending(d);
+  return writeHead(d, head);
+}
+
+bool RocksDbTier::Impl::writeHead(const Digest& d, const HeadRecord& head) {
   try {
     const std::string encoded = encodeHead(head);
     const std::uint64_t charge = encoded.size() + (head.inlineBody ? 0 : head.meta.bodySize);
@@ -557,6 +603,66 @@ bool RocksDbTier::Impl::commitHead(const Digest& d, const HeadRecord& head) {
   } catch (...) {
     return false;
   }
+}
+
+void RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
+  const std::size_t bytes =
+      sizeof(QueuedHead) + metaCharge(head.meta) + (head.inlineBody ? head.inlineBody->size() : 0);
+  bool wake = false;
+  {
+    std::unique_lock lock(commitMu_);
+    drainCv_.wait(lock,
+                  [&] { return queuedBytes_ < RocksDbTier::kCommitQueueBytes || commitStop_; });
+    queued_.push_back({d, std::move(head), bytes});
+    ++queuedDigests_[d];
+    queuedBytes_ += bytes;
+    ++enqueued_;
+    wake = committerIdle_;
+    committerIdle_ = false;
+  }
+  if (wake) commitCv_.notify_one();
+}
+
+void RocksDbTier::Impl::committerLoop() {
+  std::vector<QueuedHead> batch;
+  std::unique_lock lock(commitMu_);
+  for (;;) {
+    committerIdle_ = queued_.empty();
+    commitCv_.wait(lock, [&] { return !queued_.empty() || commitStop_; });
+    if (queued_.empty()) return;  // Stopping, and nothing is left to write.
+    batch.swap(queued_);
+    lock.unlock();
+    for (const QueuedHead& q : batch) {
+      if (!writeHead(q.digest, q.head)) {
+        // As for a failed synchronous commit: no older version may stand in for this one.
+        std::lock_guard stripe(stripeFor(q.digest));
+        deleteEntry(q.digest, std::nullopt);
+        droppedWrites_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    lock.lock();
+    for (const QueuedHead& q : batch) {
+      queuedBytes_ -= q.bytes;
+      auto it = queuedDigests_.find(q.digest);
+      if (--it->second == 0) queuedDigests_.erase(it);
+    }
+    written_ += batch.size();
+    batch.clear();
+    drainCv_.notify_all();
+  }
+}
+
+void RocksDbTier::Impl::drainCommits() const {
+  std::unique_lock lock(commitMu_);
+  const std::uint64_t target = enqueued_;
+  drainCv_.wait(lock, [&] { return written_ >= target; });
+}
+
+void RocksDbTier::Impl::drainIfPending(const Digest& d) const {
+  std::unique_lock lock(commitMu_);
+  if (queuedDigests_.find(d) == queuedDigests_.end()) return;
+  const std::uint64_t target = enqueued_;
+  drainCv_.wait(lock, [&] { return written_ >= target; });
 }
 
 void RocksDbTier::Impl::onChunkFailure(const Digest& d, std::uint64_t writeId) {
@@ -594,6 +700,7 @@ void RocksDbTier::Impl::evictIfNeeded() {
 ObjectHandle RocksDbTier::Impl::lookup(const CacheKey& key) {
   try {
     const Digest& d = key.digest();
+    drainIfPending(d);
     // The index holds every committed head (rebuilt at open, updated after each commit): a key
     // it lacks is a miss without a RocksDB read, which for absent keys costs filter and index
     // block reads.
@@ -657,6 +764,7 @@ std::unique_ptr<EntryWriter> RocksDbTier::Impl::beginWrite(const CacheKey& key, 
 bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
   try {
     const Digest& d = key.digest();
+    drainIfPending(d);
     {
       std::lock_guard stripe(stripeFor(d));
       std::string value;
@@ -692,6 +800,7 @@ bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
 void RocksDbTier::Impl::remove(const CacheKey& key) {
   try {
     const Digest& d = key.digest();
+    drainIfPending(d);
     std::lock_guard stripe(stripeFor(d));
     std::string value;
     if (!db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value).ok()) return;
@@ -777,6 +886,7 @@ void RocksDbTier::Impl::throttle() {
 }
 
 void RocksDbTier::Impl::compactNow() {
+  drainCommits();
   std::unique_lock lock(bgMu_);
   const std::uint64_t ticket = requestCompactionLocked();
   bgCv_.notify_one();
@@ -784,6 +894,7 @@ void RocksDbTier::Impl::compactNow() {
 }
 
 void RocksDbTier::Impl::waitForBackgroundWork() {
+  drainCommits();
   std::unique_lock lock(bgMu_);
   waitServed(lock, requested_);
 }
@@ -836,15 +947,23 @@ void RocksDbTier::Impl::compactAndAdjust() {
 }
 
 std::uint64_t RocksDbTier::Impl::memoryBytes() const {
+  // Queued heads are counted as index entries (read first: a head that moves to the index
+  // between the two reads is counted twice, never missed).
   std::uint64_t entries = 0;
   {
-    std::lock_guard lock(indexMu_);
-    entries = index_.size();
+    std::lock_guard lock(commitMu_);
+    entries = enqueued_ - written_;
   }
-  return entries * RocksDbTier::kIndexEntryBytes + fixedMemoryBytes_;
+  {
+    std::lock_guard lock(indexMu_);
+    entries += index_.size();
+  }
+  return entries * RocksDbTier::kIndexEntryBytes + fixedMemoryBytes_ +
+         RocksDbTier::kCommitQueueBytes;
 }
 
 StoreStats RocksDbTier::Impl::stats() const {
+  drainCommits();  // Counts include every commit made before the call.
   StoreStats s;
   {
     std::lock_guard lock(indexMu_);

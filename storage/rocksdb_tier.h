@@ -97,9 +97,11 @@ class RocksDbTier : public CacheStore {
   // Returns once the background compaction requested so far (if any) has completed.
   void waitForBackgroundWork();
   // Memory this tier holds outside its files: the index (~kIndexEntryBytes per entry), the
-  // memtables and the block cache (at their configured size).
+  // memtables and the block cache (at their configured size), and the commit queue (at most
+  // kCommitQueueBytes of small entries waiting to be written).
   std::uint64_t memoryBytes() const;
   static constexpr std::uint64_t kIndexEntryBytes = 144;
+  static constexpr std::uint64_t kCommitQueueBytes = 1 << 20;
   // Bytes of all regular files in the cache directory right now.
   std::uint64_t diskUsageBytes() const;
 

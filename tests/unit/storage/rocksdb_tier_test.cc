@@ -110,6 +110,65 @@ TEST(RocksDbTierTest, EntriesSurviveCloseAndReopen) {
   EXPECT_EQ(after.bytes, before.bytes);
 }
 
+// Small entries (body inline) are written by the tier's committer thread after commit()
+// returns. Puts `count` of them so that the committer has a backlog (its queue holds up to
+// kCommitQueueBytes) when the next call comes.
+void backlog(RocksDbTier& tier, const std::string& tag, int count = 600) {
+  const std::string body(2000, 'q');
+  for (int i = 0; i < count; ++i) ASSERT_TRUE(put(tier, tag + std::to_string(i), body));
+}
+
+TEST(RocksDbTierTest, QueuedSmallEntriesAreOrderedWithLaterReadsAndChanges) {
+  TempDir dir;
+  const std::string big = randomBody(2 * kChunkSize + 5, 7);
+  {
+    auto tier = openTier(dir.path());
+    // A lookup right after commit finds the entry, queued or not.
+    backlog(*tier, "a");
+    ASSERT_TRUE(put(*tier, "target", "v1"));
+    ObjectHandle found = tier->lookup(CacheKey("target"));
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(readAll(found), "v1");
+    // An update right after commit updates the entry.
+    backlog(*tier, "b");
+    ASSERT_TRUE(put(*tier, "target", "v2"));
+    EntryMeta updated = metaFor("target");
+    updated.headers = {{"ETag", "\"v3\""}};
+    EXPECT_TRUE(tier->updateMeta(CacheKey("target"), updated));
+    found = tier->lookup(CacheKey("target"));
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(readAll(found), "v2");
+    EXPECT_EQ(found->meta().headers, updated.headers);
+    // A removal right after commit is not undone by the queued write.
+    backlog(*tier, "c");
+    ASSERT_TRUE(put(*tier, "target", "v4"));
+    tier->remove(CacheKey("target"));
+    tier->waitForBackgroundWork();
+    EXPECT_EQ(tier->lookup(CacheKey("target")), nullptr);
+    // A large entry (its head written at once by commit) committed after a queued small one
+    // stays the newest.
+    auto writer = tier->beginWrite(CacheKey("target"), metaFor("target"));
+    ASSERT_TRUE(writer->append(big));
+    backlog(*tier, "d");
+    ASSERT_TRUE(put(*tier, "target", "v5"));
+    ASSERT_TRUE(writer->commit());
+    tier->waitForBackgroundWork();
+    found = tier->lookup(CacheKey("target"));
+    ASSERT_NE(found, nullptr);
+    EXPECT_TRUE(readAll(found) == big);
+    // Closing with a backlog writes it.
+    backlog(*tier, "e");
+  }
+  auto tier = openTier(dir.path());
+  EXPECT_EQ(tier->stats().entries, 4u * 600 + 600 + 1);
+  ObjectHandle found = tier->lookup(CacheKey("target"));
+  ASSERT_NE(found, nullptr);
+  EXPECT_TRUE(readAll(found) == big);
+  found = tier->lookup(CacheKey("e599"));
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(readAll(found), std::string(2000, 'q'));
+}
+
 TEST(RocksDbTierTest, MultiChunkBodiesRoundTrip) {
   TempDir dir;
   auto tier = openTier(dir.path());
