@@ -159,7 +159,8 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   // returns at once: the request that filled it does not wait for RocksDB. Everything that reads
   // or changes a queued digest on disk waits for it first (drainIfPending), so a queued write
   // never lands after a later removal, update or replacement.
-  void commitHeadLater(const Digest& digest, HeadRecord head);
+  // False if it could not be queued (out of memory).
+  bool commitHeadLater(const Digest& digest, HeadRecord head);
   void deleteChunks(const Digest& digest, std::uint64_t writeId, std::uint64_t bytes);
   // Blocks while more deleted data awaits compaction than the directory can absorb.
   void throttle();
@@ -382,9 +383,8 @@ class RocksWriter : public EntryWriter {
     }
     buffer_ = std::string();
     impl_->throttle();
-    if (head.inlineBody) {
-      impl_->commitHeadLater(digest_, std::move(head));
-    } else if (!impl_->commitHead(digest_, head)) {
+    if (head.inlineBody ? !impl_->commitHeadLater(digest_, std::move(head))
+                        : !impl_->commitHead(digest_, head)) {
       return drop();
     }
     committed_ = true;
@@ -605,22 +605,30 @@ bool RocksDbTier::Impl::writeHead(const Digest& d, const HeadRecord& head) {
   }
 }
 
-void RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
+bool RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
   const std::size_t bytes =
       sizeof(QueuedHead) + metaCharge(head.meta) + (head.inlineBody ? head.inlineBody->size() : 0);
   bool wake = false;
-  {
+  try {
     std::unique_lock lock(commitMu_);
     drainCv_.wait(lock,
                   [&] { return queuedBytes_ < RocksDbTier::kCommitQueueBytes || commitStop_; });
     queued_.push_back({d, std::move(head), bytes});
-    ++queuedDigests_[d];
+    try {
+      ++queuedDigests_[d];
+    } catch (...) {
+      queued_.pop_back();
+      throw;
+    }
     queuedBytes_ += bytes;
     ++enqueued_;
     wake = committerIdle_;
     committerIdle_ = false;
+  } catch (...) {
+    return false;
   }
   if (wake) commitCv_.notify_one();
+  return true;
 }
 
 void RocksDbTier::Impl::committerLoop() {
@@ -633,11 +641,13 @@ void RocksDbTier::Impl::committerLoop() {
     batch.swap(queued_);
     lock.unlock();
     for (const QueuedHead& q : batch) {
-      if (!writeHead(q.digest, q.head)) {
-        // As for a failed synchronous commit: no older version may stand in for this one.
+      if (writeHead(q.digest, q.head)) continue;
+      // As for a failed synchronous commit: no older version may stand in for this one.
+      droppedWrites_.fetch_add(1, std::memory_order_relaxed);
+      try {
         std::lock_guard stripe(stripeFor(q.digest));
         deleteEntry(q.digest, std::nullopt);
-        droppedWrites_.fetch_add(1, std::memory_order_relaxed);
+      } catch (...) {
       }
     }
     lock.lock();
