@@ -937,6 +937,7 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
     if (headSent_) return;
     headSent_ = true;
     status_ = status;
+    contentLength_ = contentLength;
     noBody_ = head_ || status < 200 || status == 204 || status == 304;
     out_.clear();
     out_.reserve(512);
@@ -1032,8 +1033,13 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
     bytes_ += size;
     // A long body is transfer work, not event work: past this point the response goes on
     // without the event slot, so other connections are served meanwhile and several large
-    // responses stream at once.
-    if (bytes_ >= kLongResponseBytes) pipeline::mayBlock();
+    // responses stream at once. Not once the last byte of a known length is out: nothing is
+    // left to transfer, and giving the slot up would only cost a hand-over and a wait to get
+    // it back (a 256 KiB hit did both after every response).
+    if (bytes_ >= kLongResponseBytes &&
+        (contentLength_ < 0 || bytes_ < static_cast<std::uint64_t>(contentLength_))) {
+      pipeline::mayBlock();
+    }
     return true;
   }
 
@@ -1083,6 +1089,7 @@ class Http1Server::Impl::Sink : public pipeline::ResponseSink {
   bool finished_ = false;
   int status_ = 0;
   std::uint64_t bytes_ = 0;
+  std::int64_t contentLength_ = -1;  // As given to sendHead (-1: not known).
   static constexpr std::uint64_t kLongResponseBytes = 256 * 1024;
   std::string out_;
   std::string cacheStatus_;
