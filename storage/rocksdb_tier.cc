@@ -192,6 +192,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   // Returns once every head queued so far is written (drainIfPending: only if `d` is queued).
   void drainCommits() const;
   void drainIfPending(const Digest& d) const;
+  void waitForQueued(std::unique_lock<std::mutex>& lock) const;  // commitMu_ held.
   // Background compaction.
   void noteGarbage(std::uint64_t bytes);
   // Returns the ticket a waiter must see served (bgMu_ held).
@@ -662,17 +663,19 @@ void RocksDbTier::Impl::committerLoop() {
   }
 }
 
-void RocksDbTier::Impl::drainCommits() const {
-  std::unique_lock lock(commitMu_);
+void RocksDbTier::Impl::waitForQueued(std::unique_lock<std::mutex>& lock) const {
   const std::uint64_t target = enqueued_;
   drainCv_.wait(lock, [&] { return written_ >= target; });
 }
 
+void RocksDbTier::Impl::drainCommits() const {
+  std::unique_lock lock(commitMu_);
+  waitForQueued(lock);
+}
+
 void RocksDbTier::Impl::drainIfPending(const Digest& d) const {
   std::unique_lock lock(commitMu_);
-  if (queuedDigests_.find(d) == queuedDigests_.end()) return;
-  const std::uint64_t target = enqueued_;
-  drainCv_.wait(lock, [&] { return written_ >= target; });
+  if (queuedDigests_.count(d) > 0) waitForQueued(lock);
 }
 
 void RocksDbTier::Impl::onChunkFailure(const Digest& d, std::uint64_t writeId) {
