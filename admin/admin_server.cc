@@ -11,6 +11,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cctype>
@@ -334,7 +335,12 @@ AdminServer::~AdminServer() { stop(); }
 
 void AdminServer::start() {
   server_->start();
-  if (sample_) sampler_ = std::thread([this] { runSampler(); });
+  if (sample_) {
+    sampler_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "strata-sampler");
+      runSampler();
+    });
+  }
 }
 
 void AdminServer::runSampler() {

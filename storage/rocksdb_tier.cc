@@ -1,5 +1,6 @@
 #include "storage/rocksdb_tier.h"
 
+#include <pthread.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -491,8 +492,14 @@ std::string RocksDbTier::Impl::start() {
   const rocksdb::Status s = db_->Put(sync, kDirtyMarker, "1");
   if (!s.ok()) return "cannot write cache dir " + options_.path + ": " + s.ToString();
   evictIfNeeded();
-  worker_ = std::thread([this] { workerLoop(); });
-  committer_ = std::thread([this] { committerLoop(); });
+  worker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "strata-compact");
+    workerLoop();
+  });
+  committer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "strata-commit");
+    committerLoop();
+  });
   return "";
 }
 

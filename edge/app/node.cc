@@ -12,6 +12,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 #include <prometheus/metric_family.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <cmath>
@@ -663,7 +664,10 @@ void Node::start() {
   if (impl_->tlsServer) impl_->tlsServer->start();
   impl_->adminServer->start();
   Impl* impl = impl_.get();
-  impl_->reclaimer = std::thread([impl, clock = impl_->clock] { impl->runReclaimer(clock); });
+  impl_->reclaimer = std::thread([impl, clock = impl_->clock] {
+    pthread_setname_np(pthread_self(), "strata-reclaim");
+    impl->runReclaimer(clock);
+  });
   logger().information("event=started name=%s proxy_port=%hu admin_port=%hu cache_dir=%s",
                        impl_->config.nodeName, impl_->proxyPort, impl_->adminServer->port(),
                        impl_->config.cacheDir);

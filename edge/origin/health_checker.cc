@@ -4,6 +4,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <istream>
@@ -19,7 +20,10 @@ HealthChecker::HealthChecker(std::vector<OriginPool*> pools) {
     if (!pool->options().healthCheck.enabled) continue;
     for (std::size_t i = 0; i < pool->size(); ++i) {
       if (!dynamic_cast<HttpBackend*>(&pool->origin(i))) continue;
-      threads_.emplace_back([this, pool, i] { run(pool, i); });
+      threads_.emplace_back([this, pool, i] {
+        pthread_setname_np(pthread_self(), "strata-health");
+        run(pool, i);
+      });
     }
   }
 }

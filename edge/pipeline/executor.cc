@@ -1,9 +1,16 @@
 #include "edge/pipeline/executor.h"
 
+#include <pthread.h>
+
 namespace strata::edge::pipeline {
 
 Executor::Executor(std::size_t threads, std::size_t queueCapacity) : queueCapacity_(queueCapacity) {
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "strata-fetch");
+      run();
+    });
+  }
 }
 
 Executor::~Executor() { stop(); }

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -230,7 +231,10 @@ class Http1Server::Impl {
                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     wakeBelow_ = std::max(1, slots_ / 2);
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      workers_.emplace_back([this] { workerLoop(); });
+      workers_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "strata-worker");  // As top -H and perf show it.
+        workerLoop();
+      });
     }
     // Workers accept: the listener sits in the epoll set (one worker woken per readiness), so
     // a new connection costs no hand-off from an acceptor thread.
@@ -240,7 +244,10 @@ class Http1Server::Impl {
     lev.events = EPOLLIN | EPOLLEXCLUSIVE;
     lev.data.ptr = &listenTag_;
     epoll_ctl(epoll_, EPOLL_CTL_ADD, listenFd, &lev);
-    reaper_ = std::thread([this] { reapLoop(); });
+    reaper_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "strata-reaper");
+      reapLoop();
+    });
     started_ = true;
   }
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -180,6 +181,15 @@ class Http1ServerTest : public testing::Test {
       blockedChanged_.notify_all();
       release_.wait_for(lock, std::chrono::seconds(20), [this] { return released_; });
     }
+    if (request.target == "/thread-name") {  // The name of the thread serving the request.
+      char name[32] = {};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      const std::string text(name);
+      sink.sendHead(200, "", headers, static_cast<std::int64_t>(text.size()));
+      sink.write(text.data(), text.size());
+      sink.finish();
+      return;
+    }
     if (request.target == "/unframed") {
       sink.sendHead(200, "", headers, -1);
       sink.write("part1,", 6);
@@ -230,6 +240,16 @@ TEST_F(Http1ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_EQ(r.head.find("Connection: close"), std::string::npos);
   }
   EXPECT_EQ(server_->counters().accepted.load(), 1u);
+}
+
+TEST_F(Http1ServerTest, RequestsAreServedOnThreadsNamedForOperators) {
+  start();
+  Client c(port());
+  ASSERT_TRUE(c.connected());
+  c.send("GET /thread-name HTTP/1.1\r\nHost: a.example\r\n\r\n");
+  auto r = c.read(in(5000));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "strata-worker");
 }
 
 TEST_F(Http1ServerTest, PipelinedRequestsAreAnsweredInOrder) {

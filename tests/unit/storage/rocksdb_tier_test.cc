@@ -5,10 +5,13 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "storage/entry_codec.h"
 #include "tests/unit/storage/test_dirs.h"
@@ -78,6 +81,29 @@ int countWithPrefix(rocksdb::DB& db, char prefix) {
   int n = 0;
   for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) ++n;
   return n;
+}
+
+// The names of this process's threads, as top -H, perf and gdb show them.
+std::vector<std::string> threadNames() {
+  std::vector<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.push_back(name);
+  }
+  return names;
+}
+
+TEST(RocksDbTierTest, BackgroundThreadsAreNamed) {
+  TempDir dir;
+  auto tier = openTier(dir.path());
+  ASSERT_NE(tier, nullptr);
+  const auto names = threadNames();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "strata-commit"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "strata-compact"), 1);
+  tier.reset();
+  const auto after = threadNames();
+  EXPECT_EQ(std::count(after.begin(), after.end(), "strata-commit"), 0);
 }
 
 TEST(RocksDbTierTest, EntriesSurviveCloseAndReopen) {
