@@ -195,6 +195,46 @@ TEST(RocksDbTierTest, QueuedSmallEntriesAreOrderedWithLaterReadsAndChanges) {
   EXPECT_EQ(readAll(found), std::string(2000, 'q'));
 }
 
+TEST(RocksDbTierTest, BurstsOfQueuedHeadsKeepTheNewestVersionAndDropReplacedChunks) {
+  TempDir dir;
+  const auto k = [](int j) { return "k" + std::to_string(j); };
+  {
+    auto tier = openTier(dir.path());
+    // Chunked entries first: their chunks must go when queued small versions replace them.
+    for (int j = 0; j < 10; ++j) ASSERT_TRUE(put(*tier, k(j), randomBody(kChunkSize + 5, j)));
+    // A burst the committer writes in groups; each chunked entry is replaced twice within it.
+    for (int i = 0; i < 1000; ++i) {
+      ASSERT_TRUE(put(*tier, "g" + std::to_string(i), "body-" + std::to_string(i)));
+      if (i % 50 == 25) {
+        ASSERT_TRUE(put(*tier, k(i / 50 % 10), "small-" + std::to_string(i / 500)));
+      }
+    }
+    EXPECT_EQ(tier->stats().entries, 1010u);
+    for (int j = 0; j < 10; ++j) {
+      ObjectHandle found = tier->lookup(CacheKey(k(j)));
+      ASSERT_NE(found, nullptr) << j;
+      EXPECT_EQ(readAll(found), "small-1") << j;
+    }
+  }
+  {
+    auto db = openRaw(dir.path());
+    ASSERT_NE(db, nullptr);
+    EXPECT_EQ(countWithPrefix(*db, 'c'), 0);  // No chunk of a replaced entry is left.
+  }
+  auto tier = openTier(dir.path());
+  EXPECT_EQ(tier->stats().entries, 1010u);
+  for (int i = 0; i < 1000; i += 7) {
+    ObjectHandle found = tier->lookup(CacheKey("g" + std::to_string(i)));
+    ASSERT_NE(found, nullptr) << i;
+    EXPECT_EQ(readAll(found), "body-" + std::to_string(i));
+  }
+  for (int j = 0; j < 10; ++j) {
+    ObjectHandle found = tier->lookup(CacheKey(k(j)));
+    ASSERT_NE(found, nullptr) << j;
+    EXPECT_EQ(readAll(found), "small-1") << j;
+  }
+}
+
 TEST(RocksDbTierTest, MultiChunkBodiesRoundTrip) {
   TempDir dir;
   auto tier = openTier(dir.path());
