@@ -39,6 +39,10 @@ class BackendHandler : public Poco::Net::HTTPRequestHandler {
     if (!cacheControl.empty()) response.set("Cache-Control", cacheControl);
     response.setContentType("text/plain");
     response.setContentLength64(static_cast<std::int64_t>(body.size()));
+    // A stopping backend closes every connection after the request it is answering. POCO's own
+    // stop notice misses a connection whose thread was starting as the server stopped: kept
+    // busy by the proxy's pool, such a connection would serve on for as long as traffic came.
+    if (backend_.stopping()) response.setKeepAlive(false);
     response.send() << body;
   }
 
@@ -129,6 +133,7 @@ void TestBackend::releaseSlow() {
 
 void TestBackend::start() {
   if (server_) return;
+  stopping_ = false;
   auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
   params->setMaxThreads(64);
   params->setMaxQueued(256);
@@ -163,6 +168,7 @@ void TestBackend::start() {
 
 void TestBackend::stop() {
   if (!server_) return;
+  stopping_ = true;
   server_->stopAll(false);
   threads_->joinAll();
   server_.reset();

@@ -33,8 +33,8 @@ TestPki makeTestPki(const std::string& dir);
 //   /slow...     waits (bounded, 20 s) until releaseSlow(), then 200 "NAME"; counted
 //   /cached/...  200 "NAME", Cache-Control: max-age=600; counted
 //   anything     200 "NAME", Cache-Control: no-store; counted
-// stop() is a kill: it closes the listener and every idle connection (in-flight requests finish);
-// start() listens again on the same port.
+// stop() is a kill: it closes the listener and every idle connection (in-flight requests finish,
+// answered with Connection: close); start() listens again on the same port.
 class TestBackend {
  public:
   explicit TestBackend(std::string name, const TestPki* tls = nullptr);
@@ -46,6 +46,7 @@ class TestBackend {
   const std::string& name() const { return name_; }
   int requests() const { return requests_.load(); }
   int slowInFlight() const { return slowInFlight_.load(); }
+  bool stopping() const { return stopping_.load(); }
   void releaseSlow();
 
   void handle(const std::string& uri, std::string* cacheControl, std::string* body);
@@ -56,6 +57,7 @@ class TestBackend {
   std::uint16_t port_ = 0;
   std::atomic<int> requests_{0};
   std::atomic<int> slowInFlight_{0};
+  std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable released_;
   bool slowReleased_ = false;
