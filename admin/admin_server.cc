@@ -336,10 +336,8 @@ AdminServer::~AdminServer() { stop(); }
 void AdminServer::start() {
   server_->start();
   if (sample_) {
-    sampler_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "strata-sampler");
-      runSampler();
-    });
+    sampler_ = std::thread([this] { runSampler(); });
+    pthread_setname_np(sampler_.native_handle(), "strata-sampler");
   }
 }
 

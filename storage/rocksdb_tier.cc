@@ -492,14 +492,10 @@ std::string RocksDbTier::Impl::start() {
   const rocksdb::Status s = db_->Put(sync, kDirtyMarker, "1");
   if (!s.ok()) return "cannot write cache dir " + options_.path + ": " + s.ToString();
   evictIfNeeded();
-  worker_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "strata-compact");
-    workerLoop();
-  });
-  committer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "strata-commit");
-    committerLoop();
-  });
+  worker_ = std::thread([this] { workerLoop(); });
+  pthread_setname_np(worker_.native_handle(), "strata-compact");
+  committer_ = std::thread([this] { committerLoop(); });
+  pthread_setname_np(committer_.native_handle(), "strata-commit");
   return "";
 }
 

@@ -664,10 +664,8 @@ void Node::start() {
   if (impl_->tlsServer) impl_->tlsServer->start();
   impl_->adminServer->start();
   Impl* impl = impl_.get();
-  impl_->reclaimer = std::thread([impl, clock = impl_->clock] {
-    pthread_setname_np(pthread_self(), "strata-reclaim");
-    impl->runReclaimer(clock);
-  });
+  impl_->reclaimer = std::thread([impl, clock = impl_->clock] { impl->runReclaimer(clock); });
+  pthread_setname_np(impl_->reclaimer.native_handle(), "strata-reclaim");
   logger().information("event=started name=%s proxy_port=%hu admin_port=%hu cache_dir=%s",
                        impl_->config.nodeName, impl_->proxyPort, impl_->adminServer->port(),
                        impl_->config.cacheDir);

@@ -20,10 +20,8 @@ HealthChecker::HealthChecker(std::vector<OriginPool*> pools) {
     if (!pool->options().healthCheck.enabled) continue;
     for (std::size_t i = 0; i < pool->size(); ++i) {
       if (!dynamic_cast<HttpBackend*>(&pool->origin(i))) continue;
-      threads_.emplace_back([this, pool, i] {
-        pthread_setname_np(pthread_self(), "strata-health");
-        run(pool, i);
-      });
+      threads_.emplace_back([this, pool, i] { run(pool, i); });
+      pthread_setname_np(threads_.back().native_handle(), "strata-health");
     }
   }
 }

@@ -6,10 +6,8 @@ namespace strata::edge::pipeline {
 
 Executor::Executor(std::size_t threads, std::size_t queueCapacity) : queueCapacity_(queueCapacity) {
   for (std::size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] {
-      pthread_setname_np(pthread_self(), "strata-fetch");
-      run();
-    });
+    threads_.emplace_back([this] { run(); });
+    pthread_setname_np(threads_.back().native_handle(), "strata-fetch");
   }
 }
 

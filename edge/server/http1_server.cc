@@ -231,10 +231,9 @@ class Http1Server::Impl {
                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     wakeBelow_ = std::max(1, slots_ / 2);
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      workers_.emplace_back([this] {
-        pthread_setname_np(pthread_self(), "strata-worker");  // As top -H and perf show it.
-        workerLoop();
-      });
+      workers_.emplace_back([this] { workerLoop(); });
+      // Named by the creator, so the name is there before start() returns (top -H, perf).
+      pthread_setname_np(workers_.back().native_handle(), "strata-worker");
     }
     // Workers accept: the listener sits in the epoll set (one worker woken per readiness), so
     // a new connection costs no hand-off from an acceptor thread.
@@ -244,10 +243,8 @@ class Http1Server::Impl {
     lev.events = EPOLLIN | EPOLLEXCLUSIVE;
     lev.data.ptr = &listenTag_;
     epoll_ctl(epoll_, EPOLL_CTL_ADD, listenFd, &lev);
-    reaper_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "strata-reaper");
-      reapLoop();
-    });
+    reaper_ = std::thread([this] { reapLoop(); });
+    pthread_setname_np(reaper_.native_handle(), "strata-reaper");
     started_ = true;
   }
 
