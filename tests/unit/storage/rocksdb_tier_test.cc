@@ -199,7 +199,7 @@ TEST(RocksDbTierTest, BurstsOfQueuedHeadsKeepTheNewestVersionAndDropReplacedChun
     auto tier = openTier(dir.path());
     // Chunked entries first: their chunks must go when queued small versions replace them.
     for (int j = 0; j < 10; ++j) ASSERT_TRUE(put(*tier, k(j), randomBody(kChunkSize + 5, j)));
-    // A burst the committer writes in groups; each chunked entry is replaced twice within it.
+    // A burst that queues up behind the committer; each chunked entry is replaced twice in it.
     for (int i = 0; i < 1000; ++i) {
       ASSERT_TRUE(put(*tier, "g" + std::to_string(i), "body-" + std::to_string(i)));
       if (i % 50 == 25) {
