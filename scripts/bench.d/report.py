@@ -71,6 +71,8 @@ for sc in scenarios:
             "mbps": med([r.get("mbps") for r in good]),
             "p50_ms": med([r.get("p50_ms") for r in good]),
             "p99_ms": med([r.get("p99_ms") for r in good]),
+            "cpu_us": med([r.get("cpu_us") for r in good]),
+            "origin_cpu_us": med([r.get("origin_cpu_us") for r in good]),
             "peak_rss_mib": max([r.get("peak_rss_mib") or 0 for r in rs]) or None,
             "reason": failed[0].get("reason") if failed else None,
         }
@@ -78,8 +80,11 @@ for sc in scenarios:
         summary_out.write(json.dumps(a) + "\n")
 
 if scenarios:
-    hdr = f"{'scenario':<10} {'server':<8} {'conns':>5} {'req/s':>10} {'MB/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MiB':>12}  status"
-    print("Throughput (median of rounds; peak RSS = VmHWM, summed over the server's processes)")
+    hdr = (f"{'scenario':<10} {'server':<8} {'conns':>5} {'req/s':>10} {'MB/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+           f"{'CPU us':>7} {'origin':>7} {'peak RSS MiB':>12}  status")
+    print("Throughput (median of rounds; peak RSS = VmHWM, summed over the server's processes; CPU us =")
+    print("the server's CPU time per request, user + system over its processes: what a core buys; origin =")
+    print("the origin's CPU time per request in the same runs)")
     print(hdr)
     print("-" * len(hdr))
     for sc in scenarios:
@@ -89,14 +94,17 @@ if scenarios:
                 continue
             if a["status"] == "ok":
                 print(f"{sc:<10} {sv:<8} {a['conns'] or '-':>5} {fmt(a['rps'], 0):>10} {fmt(a['mbps']):>9} "
-                      f"{fmt(a['p50_ms'], 2):>8} {fmt(a['p99_ms'], 2):>8} {fmt(a['peak_rss_mib']):>12}  ok")
+                      f"{fmt(a['p50_ms'], 2):>8} {fmt(a['p99_ms'], 2):>8} {fmt(a['cpu_us']):>7} "
+                      f"{fmt(a['origin_cpu_us']):>7} {fmt(a['peak_rss_mib']):>12}  ok")
             else:
-                print(f"{sc:<10} {sv:<8} {a['conns'] or '-':>5} {'FAILED':>10} {'':>9} {'':>8} {'':>8} "
+                print(f"{sc:<10} {sv:<8} {a['conns'] or '-':>5} {'FAILED':>10} {'':>9} {'':>8} {'':>8} {'':>7} {'':>7} "
                       f"{fmt(a['peak_rss_mib']):>12}  FAILED ({a['failed_rounds']}/{a['rounds']} rounds: "
                       f"{a['reason']})")
     print()
-    print("Ratios Strata/Varnish and Strata/nginx (req/s: above 1 favours Strata; p99 and RSS: below 1 does)")
-    hdr = f"{'scenario':<10} {'req/s S/V':>10} {'req/s S/N':>10} {'p99 S/V':>8} {'p99 S/N':>8} {'RSS S/V':>8} {'RSS S/N':>8}"
+    print("Ratios Strata/Varnish and Strata/nginx (req/s: above 1 favours Strata; p99, CPU per request and")
+    print("RSS: below 1 does)")
+    hdr = (f"{'scenario':<10} {'req/s S/V':>10} {'req/s S/N':>10} {'p99 S/V':>8} {'p99 S/N':>8} "
+           f"{'CPU S/V':>8} {'CPU S/N':>8} {'RSS S/V':>8} {'RSS S/N':>8}")
     print(hdr)
     print("-" * len(hdr))
     for sc in scenarios:
@@ -106,6 +114,7 @@ if scenarios:
             return a[k] if a and a["status"] == "ok" else None
         line = (f"{sc:<10} {ratio(g(s, 'rps'), g(v, 'rps')):>10} {ratio(g(s, 'rps'), g(n, 'rps')):>10} "
                 f"{ratio(g(s, 'p99_ms'), g(v, 'p99_ms')):>8} {ratio(g(s, 'p99_ms'), g(n, 'p99_ms')):>8} "
+                f"{ratio(g(s, 'cpu_us'), g(v, 'cpu_us')):>8} {ratio(g(s, 'cpu_us'), g(n, 'cpu_us')):>8} "
                 f"{ratio(g(s, 'peak_rss_mib'), g(v, 'peak_rss_mib')):>8} "
                 f"{ratio(g(s, 'peak_rss_mib'), g(n, 'peak_rss_mib')):>8}")
         print(line)
@@ -116,6 +125,8 @@ if scenarios:
                     "strata_rev": meta.get("strata_rev"), "scenario": sc, "ratio": k,
                     "rps": round(s["rps"] / a["rps"], 3),
                     "p99": round(s["p99_ms"] / a["p99_ms"], 3) if a["p99_ms"] else None,
+                    "cpu": round(s["cpu_us"] / a["cpu_us"], 3)
+                    if s.get("cpu_us") and a.get("cpu_us") else None,
                     "rss": round(s["peak_rss_mib"] / a["peak_rss_mib"], 3)
                     if s["peak_rss_mib"] and a["peak_rss_mib"] else None}) + "\n")
     print()
