@@ -73,6 +73,7 @@ for sc in scenarios:
             "p99_ms": med([r.get("p99_ms") for r in good]),
             "cpu_us": med([r.get("cpu_us") for r in good]),
             "origin_cpu_us": med([r.get("origin_cpu_us") for r in good]),
+            "wrk_cpu_us": med([r.get("wrk_cpu_us") for r in good]),
             "peak_rss_mib": max([r.get("peak_rss_mib") or 0 for r in rs]) or None,
             "reason": failed[0].get("reason") if failed else None,
         }
@@ -81,10 +82,11 @@ for sc in scenarios:
 
 if scenarios:
     hdr = (f"{'scenario':<10} {'server':<8} {'conns':>5} {'req/s':>10} {'MB/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-           f"{'CPU us':>7} {'origin':>7} {'peak RSS MiB':>12}  status")
+           f"{'CPU us':>7} {'origin':>7} {'wrk':>7} {'peak RSS MiB':>12}  status")
     print("Throughput (median of rounds; peak RSS = VmHWM, summed over the server's processes; CPU us =")
-    print("the server's CPU time per request, user + system over its processes: what a core buys; origin =")
-    print("the origin's CPU time per request in the same runs)")
+    print("the server's CPU time per request, user + system over its processes: what a core buys; origin")
+    print("and wrk = the origin's and the load generator's CPU time per request in the same runs: the")
+    print("cores they use are the cores the server does not get)")
     print(hdr)
     print("-" * len(hdr))
     for sc in scenarios:
@@ -95,9 +97,9 @@ if scenarios:
             if a["status"] == "ok":
                 print(f"{sc:<10} {sv:<8} {a['conns'] or '-':>5} {fmt(a['rps'], 0):>10} {fmt(a['mbps']):>9} "
                       f"{fmt(a['p50_ms'], 2):>8} {fmt(a['p99_ms'], 2):>8} {fmt(a['cpu_us']):>7} "
-                      f"{fmt(a['origin_cpu_us']):>7} {fmt(a['peak_rss_mib']):>12}  ok")
+                      f"{fmt(a['origin_cpu_us']):>7} {fmt(a['wrk_cpu_us']):>7} {fmt(a['peak_rss_mib']):>12}  ok")
             else:
-                print(f"{sc:<10} {sv:<8} {a['conns'] or '-':>5} {'FAILED':>10} {'':>9} {'':>8} {'':>8} {'':>7} {'':>7} "
+                print(f"{sc:<10} {sv:<8} {a['conns'] or '-':>5} {'FAILED':>10} {'':>9} {'':>8} {'':>8} {'':>7} {'':>7} {'':>7} "
                       f"{fmt(a['peak_rss_mib']):>12}  FAILED ({a['failed_rounds']}/{a['rounds']} rounds: "
                       f"{a['reason']})")
     print()
