@@ -4,6 +4,8 @@
 // Layout (single column family, zstd-compressed, large values in integrated BlobDB files):
 //   'h' + digest(16)                                   -> head record (entry_codec.h)
 //   'c' + digest(16) + writeId(8, BE) + index(4, BE)  -> chunk record
+//   'i' + digest(16)                                   -> index record: writeId, charge and
+//                                                         responseTime (8 bytes each, BE)
 //   'm' + name                                         -> tier bookkeeping
 // Bodies of at most one chunk are stored inline in the head. Larger bodies are written chunk by
 // chunk while they stream in (memory stays bounded by ~one chunk per writer); the head is written
@@ -28,8 +30,12 @@
 // Below 32 MiB of capacity RocksDB's fixed overhead (~3 MiB) dominates: no feedback, no bound.
 //
 // Eviction policy: LRU with a second chance. An in-memory index (digest -> charge, writeId,
-// referenced bit, LRU position) is rebuilt at open from the heads (initial order: oldest
-// responseTime first, no referenced bits). A lookup hit moves the entry to the front and sets its
+// referenced bit, LRU position) is rebuilt at open (initial order: oldest responseTime first, no
+// referenced bits). A head and its index record are written and deleted in one batch; after a
+// clean close (marked with the database's sequence number, so that any later write, by another
+// program or an older version, invalidates it) the open reads only the index records, ~40 bytes
+// per entry, instead of every head with its inline body. Otherwise it reads the heads and
+// rewrites the index records. A lookup hit moves the entry to the front and sets its
 // referenced bit; a replacement or metadata update keeps the bit. When over budget the
 // least-recently-used entry is evicted unless its bit is set: then the bit is cleared and the
 // entry moves to the front (one more lap). Objects read more than once survive a scan of
@@ -102,6 +108,8 @@ class RocksDbTier : public CacheStore {
   std::uint64_t memoryBytes() const;
   static constexpr std::uint64_t kIndexEntryBytes = 144;
   static constexpr std::uint64_t kCommitQueueBytes = 1 << 20;
+  // Whether the open read the index records (after a clean close) rather than the heads.
+  bool openedFromIndexRecords() const;
   // Bytes of all regular files in the cache directory right now.
   std::uint64_t diskUsageBytes() const;
 

@@ -133,6 +133,99 @@ TEST(RocksDbTierTest, EntriesSurviveCloseAndReopen) {
   EXPECT_EQ(after.bytes, before.bytes);
 }
 
+// A clean close leaves one index record per head, and the next open reads only those: the same
+// entries, charges and bodies as before the close, without reading every head and inline body.
+TEST(RocksDbTierTest, ReopenAfterCleanCloseReadsTheIndexRecords) {
+  TempDir dir;
+  const std::string big = randomBody(2 * kChunkSize + 5, 3);
+  StoreStats before;
+  {
+    auto tier = openTier(dir.path());
+    EXPECT_FALSE(tier->openedFromIndexRecords());  // A new directory: nothing to read.
+    for (int i = 0; i < 300; ++i)
+      ASSERT_TRUE(put(*tier, "k" + std::to_string(i), "v" + std::to_string(i)));
+    ASSERT_TRUE(put(*tier, "big", big));
+    ASSERT_TRUE(put(*tier, "k7", "replaced"));
+    tier->remove(CacheKey("k8"));
+    EntryMeta changed = metaFor("k9");
+    changed.headers.push_back({"X-Changed", std::string(500, 'x')});  // A larger head.
+    ASSERT_TRUE(tier->updateMeta(CacheKey("k9"), changed));
+    before = tier->stats();
+  }
+  {
+    auto db = openRaw(dir.path());
+    EXPECT_EQ(countWithPrefix(*db, 'i'), 300);
+    EXPECT_EQ(countWithPrefix(*db, 'h'), 300);
+  }
+  auto tier = openTier(dir.path());
+  EXPECT_TRUE(tier->openedFromIndexRecords());
+  const StoreStats after = tier->stats();
+  EXPECT_EQ(after.entries, 300u);
+  EXPECT_EQ(after.bytes, before.bytes);
+  ObjectHandle o = tier->lookup(CacheKey("k7"));
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(readAll(o), "replaced");
+  EXPECT_EQ(tier->lookup(CacheKey("k8")), nullptr);
+  o = tier->lookup(CacheKey("k9"));
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->meta().headers.back().second, std::string(500, 'x'));
+  o = tier->lookup(CacheKey("big"));
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(readAll(o), big);
+  o = tier->lookup(CacheKey("k299"));
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(readAll(o), "v299");
+}
+
+// Whatever wrote to the directory after the clean close (another program, a version that kept no
+// index records) or a crash makes the open read the heads again and rewrite the index records.
+TEST(RocksDbTierTest, IndexRecordsAreRebuiltFromTheHeadsWhenTheyCannotBeTrusted) {
+  TempDir dir;
+  TempDir elsewhere;
+  {
+    auto tier = openTier(dir.path());
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(put(*tier, "k" + std::to_string(i), "body"));
+  }
+  { ASSERT_TRUE(put(*openTier(elsewhere.path()), "extra", "extra body")); }
+  std::string extraHead;
+  {
+    auto db = openRaw(elsewhere.path());
+    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(CacheKey("extra").digest()), &extraHead).ok());
+  }
+  {
+    // As a version that keeps no index records would leave it: an entry removed without its
+    // index record, one added without one; and a stray index record.
+    auto db = openRaw(dir.path());
+    ASSERT_TRUE(db->Delete({}, RocksDbTier::headKeyFor(CacheKey("k1").digest())).ok());
+    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(CacheKey("extra").digest()), extraHead).ok());
+    ASSERT_TRUE(db->Put({}, "i" + std::string(16, 'z'), std::string(24, '\0')).ok());
+  }
+  {
+    auto tier = openTier(dir.path());
+    EXPECT_FALSE(tier->openedFromIndexRecords());
+    EXPECT_EQ(tier->stats().entries, 50u);
+    EXPECT_EQ(tier->lookup(CacheKey("k1")), nullptr);
+    ObjectHandle extra = tier->lookup(CacheKey("extra"));
+    ASSERT_NE(extra, nullptr);
+    EXPECT_EQ(readAll(extra), "extra body");
+  }
+  {
+    auto db = openRaw(dir.path());
+    EXPECT_EQ(countWithPrefix(*db, 'i'), 50);      // Rewritten: the stale and stray ones are gone.
+    ASSERT_TRUE(db->Put({}, "mdirty", "1").ok());  // As if the tier had not closed.
+  }
+  {
+    auto tier = openTier(dir.path());
+    EXPECT_FALSE(tier->openedFromIndexRecords());
+    EXPECT_EQ(tier->stats().entries, 50u);
+  }
+  auto tier = openTier(dir.path());
+  EXPECT_TRUE(tier->openedFromIndexRecords());
+  EXPECT_EQ(tier->stats().entries, 50u);
+  EXPECT_NE(tier->lookup(CacheKey("k49")), nullptr);
+  EXPECT_NE(tier->lookup(CacheKey("extra")), nullptr);
+}
+
 // Small entries (body inline) are written by the tier's committer thread after commit()
 // returns. Puts `count` of them so that the committer has a backlog (its queue holds up to
 // kCommitQueueBytes) when the next call comes.
