@@ -116,6 +116,15 @@ std::uint64_t chunkCountFor(std::uint64_t bodySize) {
   return (bodySize + kChunkSize - 1) / kChunkSize;
 }
 
+// How many index entries fit in `memoryBytes` besides the fixed part and the commit queue (at
+// least 1024: a budget too small for RocksDB itself still caches something). 0: no bound.
+std::uint64_t maxEntriesFor(std::uint64_t memoryBytes, std::uint64_t fixedMemoryBytes) {
+  if (memoryBytes == 0) return 0;
+  const std::uint64_t overhead = fixedMemoryBytes + RocksDbTier::kCommitQueueBytes;
+  const std::uint64_t room = memoryBytes > overhead ? memoryBytes - overhead : 0;
+  return std::max<std::uint64_t>(room / RocksDbTier::kIndexEntryBytes, 1024);
+}
+
 std::uint64_t nominalBudget(const RocksDbTier::Options& o) {
   const double headroom = std::clamp(o.headroom, 0.0, 0.9);
   return static_cast<std::uint64_t>(static_cast<double>(o.capacityBytes) * (1.0 - headroom));
@@ -133,7 +142,8 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
         nominalBudget_(nominalBudget(options_)),
         budget_(nominalBudget_),
         compactTrigger_(std::max<std::uint64_t>(options_.capacityBytes / 64, 1)),
-        garbageLimit_(std::max<std::uint64_t>(options_.capacityBytes / 32, 1)) {}
+        garbageLimit_(std::max<std::uint64_t>(options_.capacityBytes / 32, 1)),
+        maxEntries_(maxEntriesFor(options_.memoryBytes, fixedMemoryBytes)) {}
 
   ~Impl() {
     {
@@ -240,6 +250,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   std::atomic<std::uint64_t> budget_;  // Current logical budget (adapted to the disk usage).
   const std::uint64_t compactTrigger_;
   const std::uint64_t garbageLimit_;
+  const std::uint64_t maxEntries_;  // Index entries that fit in options_.memoryBytes; 0: no bound.
   std::atomic<std::uint64_t> garbage_{0};  // Bytes deleted since the last compaction started.
 
   std::mutex bgMu_;
@@ -775,7 +786,9 @@ void RocksDbTier::Impl::evictIfNeeded() {
     std::uint64_t writeId = 0;
     {
       std::lock_guard lock(indexMu_);
-      if (bytes_ <= budget_.load(std::memory_order_relaxed) || lru_.empty()) return;
+      const bool fits = bytes_ <= budget_.load(std::memory_order_relaxed) &&
+                        (maxEntries_ == 0 || index_.size() <= maxEntries_);
+      if (fits || lru_.empty()) return;
       victim = lru_.back();
       IndexEntry& entry = index_.at(victim);
       if (entry.referenced) {  // Second chance: one more lap, then plain LRU.

@@ -41,7 +41,9 @@
 // entry moves to the front (one more lap). Objects read more than once survive a scan of
 // one-time writes of up to ~2x the budget; unreferenced ones leave in LRU order.
 // Memory: the index holds every disk entry, ~140 bytes each with libstdc++ on 64-bit (hash node
-// ~80 with allocator overhead, bucket pointer 8, list node ~48); e.g. 1 M entries ~ 140 MB.
+// ~80 with allocator overhead, bucket pointer 8, list node ~48); e.g. 1 M entries ~ 140 MB. With
+// Options::memoryBytes set, the entry count is bounded by it (evicting as the byte budget does),
+// so many small objects on a large disk cannot outgrow the memory configured.
 //
 // Reads: every record is checksummed; an undecodable head, a corrupt or missing chunk is a miss,
 // the entry is removed and corruptEntries counted. A head whose full key differs from the
@@ -74,6 +76,10 @@ class RocksDbTier : public CacheStore {
     std::size_t blockCacheBytes = 8 << 20;   // RocksDB block cache (heads, index blocks).
     std::size_t writeBufferBytes = 8 << 20;  // Per memtable (at most capacity/32, >= 1 MiB);
                                              // at most two memtables.
+    // The most memory the tier may hold (memoryBytes()): the index gets what the memtables,
+    // the block cache and the commit queue leave, and entries beyond it are evicted, least
+    // recently used first, however much disk is free. 0: no bound.
+    std::uint64_t memoryBytes = 0;
   };
 
   // Opens (or creates) the tier. On failure returns nullptr and sets *error (if non-null) to a

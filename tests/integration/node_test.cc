@@ -369,6 +369,34 @@ TEST_F(NodeTest, MetricsNeedNoTokenAndCountOutcomes) {
   }
 }
 
+// cache.memory bounds the disk tier's index too: with 1 MiB the disk keeps at most 1,024 entries
+// (the floor), however much disk is free, and the oldest go first.
+TEST(NodeMemoryTest, SmallObjectsOnALargeDiskStayWithinTheMemoryBudget) {
+  ScriptedOrigin origin;
+  origin.on("/s", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=600"}}, "small"));
+  TempDir dir;
+  Config c = configFor(origin.url(), dir.path());
+  c.memoryBytes = 1 << 20;
+  c.maxMemoryObjectBytes = 64 << 10;
+  auto node = startNode(c);
+  ASSERT_TRUE(node);
+  for (int i = 0; i < 1200; ++i) {
+    ASSERT_EQ(request(node->proxyPort(), "GET", "/s?i=" + std::to_string(i)).status, 200);
+  }
+  const std::string expected = "strata_cache_tier_entries{tier=\"disk\"} 1024\n";
+  Response metrics;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    metrics = request(node->adminPort(), "GET", "/metrics");
+  } while (metrics.body.find(expected) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_NE(metrics.body.find(expected), std::string::npos) << metrics.body;
+  EXPECT_EQ(origin.count("/s"), 1200);
+  // The newest is still a hit, the oldest was evicted from both tiers.
+  EXPECT_TRUE(has(request(node->proxyPort(), "GET", "/s?i=1199"), "hit"));
+  EXPECT_FALSE(has(request(node->proxyPort(), "GET", "/s?i=0"), "hit"));
+}
+
 TEST_F(NodeTest, AdminApiTopConfigAndHistory) {
   origin_.on("/t", ScriptedOrigin::fixed(200, {{"Cache-Control", "max-age=60"}}, "tt"));
   for (int i = 0; i < 3; ++i) get("/t");

@@ -485,6 +485,40 @@ TEST(RocksDbTierTest, ByteBudgetEvictsLeastRecentlyUsed) {
   EXPECT_EQ(countWithPrefix(*db, 'h'), static_cast<int>(entries));
 }
 
+// Many small objects on a large disk: the index, not the disk, runs out first. With a memory
+// bound the tier evicts the least recently used entries once the index would outgrow it.
+TEST(RocksDbTierTest, MemoryBoundLimitsTheEntryCount) {
+  TempDir dir;
+  std::uint64_t overhead = 0;  // Memtables, block cache and commit queue: memoryBytes() when empty.
+  { overhead = openTier(dir.sub("probe"), 256 << 20)->memoryBytes(); }
+  const std::uint64_t limit = overhead + 2000 * RocksDbTier::kIndexEntryBytes;
+  std::string error;
+  auto tier = RocksDbTier::open(
+      {.path = dir.path(), .capacityBytes = 256 << 20, .memoryBytes = limit}, &error);
+  ASSERT_NE(tier, nullptr) << error;
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(put(*tier, "k" + std::to_string(i), "small body"));
+  const StoreStats s = tier->stats();
+  EXPECT_EQ(s.entries, 2000u);
+  EXPECT_EQ(s.evictions, 3000u);
+  EXPECT_LE(tier->memoryBytes(), limit);
+  EXPECT_EQ(tier->lookup(CacheKey("k0")), nullptr);  // The oldest went first.
+  EXPECT_EQ(tier->lookup(CacheKey("k2999")), nullptr);
+  EXPECT_NE(tier->lookup(CacheKey("k3000")), nullptr);
+  {
+    ObjectHandle newest = tier->lookup(CacheKey("k4999"));
+    ASSERT_NE(newest, nullptr);
+    EXPECT_EQ(readAll(newest), "small body");
+  }
+  tier.reset();  // Handles keep the database open: none is left.
+  // The bound holds at the next open too (a directory filled under a larger bound).
+  auto smaller = RocksDbTier::open({.path = dir.path(),
+                                    .capacityBytes = 256 << 20,
+                                    .memoryBytes = overhead + 1500 * RocksDbTier::kIndexEntryBytes},
+                                   &error);
+  ASSERT_NE(smaller, nullptr) << error;
+  EXPECT_EQ(smaller->stats().entries, 1500u);
+}
+
 TEST(RocksDbTierTest, ReplacedAndAbandonedWritesLeaveNoChunks) {
   TempDir dir;
   const std::string body = randomBody(2 * kChunkSize + 1, 5);
