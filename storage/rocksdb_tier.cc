@@ -59,8 +59,14 @@ const rocksdb::WriteOptions kCacheWrite = [] {
   return options;
 }();
 
+void putBigEndian(char* out, std::uint64_t v, int width) {
+  for (int i = 0; i < width; ++i) out[i] = static_cast<char>((v >> (8 * (width - 1 - i))) & 0xFF);
+}
+
 void appendBigEndian(std::string& out, std::uint64_t v, int width) {
-  for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  const std::size_t at = out.size();
+  out.resize(at + static_cast<std::size_t>(width));
+  putBigEndian(out.data() + at, v, width);
 }
 
 std::uint64_t readBigEndian(std::string_view in, std::size_t pos, int width) {
@@ -81,18 +87,24 @@ std::string chunkRangeEnd(const Digest& d, std::uint64_t writeId) {
   return chunkRangeBegin(d, writeId) + std::string(5, '\xff');
 }
 
-std::string indexKeyFor(const Digest& d) {
-  std::string k(1, kIndexPrefix);
-  k.append(reinterpret_cast<const char*>(d.data()), d.size());
+// Index keys and records are built on the stack: they go into every stored object's batch.
+using IndexKey = std::array<char, kHeadKeySize>;
+using IndexRecord = std::array<char, kIndexRecordSize>;
+
+rocksdb::Slice slice(const auto& bytes) { return {bytes.data(), bytes.size()}; }
+
+IndexKey indexKeyFor(const Digest& d) {
+  IndexKey k;
+  k[0] = kIndexPrefix;
+  std::copy_n(reinterpret_cast<const char*>(d.data()), d.size(), k.begin() + 1);
   return k;
 }
 
-std::string indexRecord(std::uint64_t writeId, std::uint64_t charge, std::int64_t responseTime) {
-  std::string v;
-  v.reserve(kIndexRecordSize);
-  appendBigEndian(v, writeId, 8);
-  appendBigEndian(v, charge, 8);
-  appendBigEndian(v, static_cast<std::uint64_t>(responseTime), 8);
+IndexRecord indexRecord(std::uint64_t writeId, std::uint64_t charge, std::int64_t responseTime) {
+  IndexRecord v;
+  putBigEndian(v.data(), writeId, 8);
+  putBigEndian(v.data() + 8, charge, 8);
+  putBigEndian(v.data() + 16, static_cast<std::uint64_t>(responseTime), 8);
   return v;
 }
 
@@ -547,7 +559,8 @@ std::string RocksDbTier::Impl::start() {
     batch.DeleteRange(std::string(1, kIndexPrefix),
                       std::string(1, static_cast<char>(kIndexPrefix + 1)));
     for (const Found& f : found) {
-      batch.Put(indexKeyFor(f.digest), indexRecord(f.writeId, f.charge, f.responseTime));
+      batch.Put(slice(indexKeyFor(f.digest)),
+                slice(indexRecord(f.writeId, f.charge, f.responseTime)));
       if (batch.Count() >= 65536) {
         if (!db_->Write(kCacheWrite, &batch).ok()) return "cannot write cache dir " + options_.path;
         batch.Clear();
@@ -574,10 +587,7 @@ std::string RocksDbTier::Impl::start() {
   if (unclean) collectOrphans();
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  rocksdb::WriteBatch opening;  // Until the clean close, the index records may lag the heads.
-  opening.Put(kDirtyMarker, "1");
-  opening.Delete(kIndexedMarker);
-  const rocksdb::Status s = db_->Write(sync, &opening);
+  const rocksdb::Status s = db_->Put(sync, kDirtyMarker, "1");
   if (!s.ok()) return "cannot write cache dir " + options_.path + ": " + s.ToString();
   evictIfNeeded();
   worker_ = std::thread([this] { workerLoop(); });
@@ -648,7 +658,7 @@ bool RocksDbTier::Impl::deleteEntry(const Digest& d, std::optional<std::uint64_t
   }
   rocksdb::WriteBatch batch;
   batch.Delete(RocksDbTier::headKeyFor(d));
-  batch.Delete(indexKeyFor(d));
+  batch.Delete(slice(indexKeyFor(d)));
   if (writeId) batch.DeleteRange(chunkRangeBegin(d, *writeId), chunkRangeEnd(d, *writeId));
   const bool ok = db_->Write(kCacheWrite, &batch).ok();
   std::uint64_t charge = 0;
@@ -681,7 +691,8 @@ bool RocksDbTier::Impl::writeHead(const Digest& d, const HeadRecord& head) {
       const std::optional<IndexEntry> old = indexGet(d);
       rocksdb::WriteBatch batch;
       batch.Put(RocksDbTier::headKeyFor(d), encoded);
-      batch.Put(indexKeyFor(d), indexRecord(head.writeId, charge, head.meta.responseTime));
+      batch.Put(slice(indexKeyFor(d)),
+                slice(indexRecord(head.writeId, charge, head.meta.responseTime)));
       if (old && old->writeId != head.writeId) {
         batch.DeleteRange(chunkRangeBegin(d, old->writeId), chunkRangeEnd(d, old->writeId));
       }
@@ -893,7 +904,8 @@ bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
       const std::uint64_t charge = encoded.size() + (head->inlineBody ? 0 : bodySize);
       rocksdb::WriteBatch batch;
       batch.Put(RocksDbTier::headKeyFor(d), encoded);
-      batch.Put(indexKeyFor(d), indexRecord(head->writeId, charge, head->meta.responseTime));
+      batch.Put(slice(indexKeyFor(d)),
+                slice(indexRecord(head->writeId, charge, head->meta.responseTime)));
       if (!db_->Write(kCacheWrite, &batch).ok()) return false;
       {
         std::lock_guard lock(indexMu_);
