@@ -1,5 +1,6 @@
 #include "edge/pipeline/forwarding.h"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -35,8 +36,17 @@ void stripHopByHop(http::HeaderList& headers) {
   static constexpr std::array<std::string_view, 7> kHopByHop = {
       "Connection", "Keep-Alive",        "Proxy-Connection", "TE",
       "Trailer",    "Transfer-Encoding", "Upgrade"};
-  for (auto name : kHopByHop) headers.remove(name);
-  for (const auto& name : named) headers.remove(name);
+  // One pass over the fields (a remove() per name moved every kept field seven times or more).
+  auto& fields = headers.fields();
+  fields.erase(std::remove_if(fields.begin(), fields.end(),
+                              [&](const http::HeaderList::Field& f) {
+                                const auto is = [&](std::string_view n) {
+                                  return http::iequals(f.first, n);
+                                };
+                                return std::any_of(kHopByHop.begin(), kHopByHop.end(), is) ||
+                                       std::any_of(named.begin(), named.end(), is);
+                              }),
+               fields.end());
 }
 
 void appendVia(http::HeaderList& headers, const std::string& nodeName) {
