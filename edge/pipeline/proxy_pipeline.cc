@@ -80,18 +80,18 @@ StorePlan planStore(const ClientRequest& request, const std::string& baseKey, in
   if (contentLength >= 0 && static_cast<std::uint64_t>(contentLength) > options.maxObjectBytes) {
     return plan;
   }
-  if (policy::decideStore("GET", request.headers, status, headers, options.lookup.targeted) !=
+  const policy::Directives response = policy::effectiveDirectives(headers, options.lookup.targeted);
+  if (policy::decideStore("GET", request.headers, status, headers, response) !=
       policy::StoreDecision::kStore) {
     return plan;
   }
   // Storing is allowed; it is only worth it when the entry can ever be reused: fresh for a
   // while, revalidatable, or servable stale on errors.
-  const auto directives = policy::effectiveCacheControl(headers, options.lookup.targeted);
+  const policy::CacheControl& directives = response.cc;
   const bool validators = policy::storedEntityTag(headers).has_value() ||
                           (headers.get("Last-Modified") &&
                            http::parseHttpDate(*headers.get("Last-Modified")).has_value());
-  const auto freshness =
-      policy::freshnessLifetime(headers, status, responseTime, options.lookup.targeted);
+  const auto freshness = policy::freshnessLifetime(headers, status, responseTime, response);
   const bool reusableFresh = freshness.lifetime > 0 && !directives.noCache;
   const bool servableStale = !directives.noCache && !directives.mustRevalidate &&
                              (directives.staleIfError || directives.staleWhileRevalidate ||

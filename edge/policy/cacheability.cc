@@ -156,6 +156,13 @@ bool isHeuristicallyCacheableStatus(int status) {
 StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList& requestHeaders,
                           int status, const http::HeaderList& responseHeaders,
                           const TargetedFields& targeted) {
+  return decideStore(requestMethod, requestHeaders, status, responseHeaders,
+                     effectiveDirectives(responseHeaders, targeted));
+}
+
+StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList& requestHeaders,
+                          int status, const http::HeaderList& responseHeaders,
+                          const Directives& response) {
   // RFC 9111 §3: "the request method is understood by the cache"; Strata stores GET only
   // (method names are case-sensitive, RFC 9110 §9.1).
   if (requestMethod != "GET") return StoreDecision::kMethodNotCacheable;
@@ -168,7 +175,7 @@ StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList
 
   const CacheControl requestCc = cacheControlOf(requestHeaders);
   // RFC 9213 §2.2: a valid targeted field replaces Cache-Control for this cache.
-  const CacheControl responseCc = effectiveCacheControl(responseHeaders, targeted);
+  const CacheControl& responseCc = response.cc;
 
   // RFC 9111 §3, §5.2.1.5: no-store in the request forbids storing the response.
   if (requestCc.noStore) return StoreDecision::kNoStore;
@@ -195,14 +202,14 @@ StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList
   // RFC 9111 §3: explicit freshness (max-age, s-maxage, Expires, or a targeted field) allows
   // storing. Invalid/conflicting values still count (they mean "stale", storable for
   // revalidation).
-  if (explicitFreshnessLifetime(responseHeaders, 0, targeted)) return StoreDecision::kStore;
+  if (explicitFreshnessLifetime(responseHeaders, 0, response)) return StoreDecision::kStore;
   // RFC 9111 §3: without explicit freshness, only heuristically cacheable statuses or `public`
   // responses may be stored.
   if (!isHeuristicallyCacheableStatus(status) && !responseCc.isPublic) {
     return StoreDecision::kNoExplicitFreshness;
   }
   // RFC 9111 §4.2.2: a heuristic lifetime makes the response reusable ...
-  if (freshnessLifetime(responseHeaders, status, 0, targeted).heuristic) {
+  if (freshnessLifetime(responseHeaders, status, 0, response).heuristic) {
     return StoreDecision::kStore;
   }
   // ... and so does a validator (RFC 9111 §4.3.1): the stale entry can be revalidated. This

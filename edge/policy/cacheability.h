@@ -47,6 +47,10 @@ const char* toString(StoreDecision d);
 StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList& requestHeaders,
                           int status, const http::HeaderList& responseHeaders,
                           const TargetedFields& targeted = TargetedFields{});
+// The same with the response's directives already computed (effectiveDirectives).
+StoreDecision decideStore(std::string_view requestMethod, const http::HeaderList& requestHeaders,
+                          int status, const http::HeaderList& responseHeaders,
+                          const Directives& response);
 
 // RFC 9111 §5.2.2.4, §5.2.2.7: the field names (lower-case, no duplicates) named by
 // no-cache="…" and private="…", which a shared cache removes before storing the response.

@@ -79,16 +79,29 @@ std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& re
 std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& responseHeaders,
                                                       std::int64_t responseTime,
                                                       const TargetedFields& targetedFields) {
-  bool targeted = false;
-  const CacheControl cc = effectiveCacheControl(responseHeaders, targetedFields, &targeted);
-  return explicitLifetime(responseHeaders, responseTime, cc, targeted);
+  return explicitFreshnessLifetime(responseHeaders, responseTime,
+                                   effectiveDirectives(responseHeaders, targetedFields));
+}
+
+std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& responseHeaders,
+                                                      std::int64_t responseTime,
+                                                      const Directives& directives) {
+  return explicitLifetime(responseHeaders, responseTime, directives.cc, directives.targeted);
 }
 
 Freshness freshnessLifetime(const http::HeaderList& responseHeaders, int status,
                             std::int64_t responseTime, const TargetedFields& targetedFields,
                             double heuristicFraction, std::int64_t heuristicCapSeconds) {
-  bool targeted = false;
-  const CacheControl cc = effectiveCacheControl(responseHeaders, targetedFields, &targeted);
+  return freshnessLifetime(responseHeaders, status, responseTime,
+                           effectiveDirectives(responseHeaders, targetedFields), heuristicFraction,
+                           heuristicCapSeconds);
+}
+
+Freshness freshnessLifetime(const http::HeaderList& responseHeaders, int status,
+                            std::int64_t responseTime, const Directives& directives,
+                            double heuristicFraction, std::int64_t heuristicCapSeconds) {
+  const CacheControl& cc = directives.cc;
+  const bool targeted = directives.targeted;
   // RFC 9111 §4.2.1 / RFC 9213 §2.2: explicit freshness first.
   if (const auto lifetime = explicitLifetime(responseHeaders, responseTime, cc, targeted)) {
     return Freshness{std::max<std::int64_t>(*lifetime, 0), false};

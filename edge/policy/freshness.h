@@ -24,6 +24,10 @@ std::int64_t currentAge(const http::HeaderList& responseHeaders, std::int64_t re
 std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& responseHeaders,
                                                       std::int64_t responseTime,
                                                       const TargetedFields& targeted);
+// The same with the response's directives already computed (effectiveDirectives).
+std::optional<std::int64_t> explicitFreshnessLifetime(const http::HeaderList& responseHeaders,
+                                                      std::int64_t responseTime,
+                                                      const Directives& directives);
 
 struct Freshness {
   std::int64_t lifetime = 0;  // Seconds, never negative.
@@ -40,6 +44,11 @@ struct Freshness {
 Freshness freshnessLifetime(const http::HeaderList& responseHeaders, int status,
                             std::int64_t responseTime,
                             const TargetedFields& targeted = TargetedFields{},
+                            double heuristicFraction = 0.1,
+                            std::int64_t heuristicCapSeconds = 86400);
+// The same with the response's directives already computed (effectiveDirectives).
+Freshness freshnessLifetime(const http::HeaderList& responseHeaders, int status,
+                            std::int64_t responseTime, const Directives& directives,
                             double heuristicFraction = 0.1,
                             std::int64_t heuristicCapSeconds = 86400);
 

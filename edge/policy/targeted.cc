@@ -253,4 +253,11 @@ CacheControl effectiveCacheControl(const http::HeaderList& responseHeaders,
   return parseCacheControl(responseHeaders.combined("Cache-Control").value_or(""));
 }
 
+Directives effectiveDirectives(const http::HeaderList& responseHeaders,
+                               const TargetedFields& fields) {
+  Directives d;
+  d.cc = effectiveCacheControl(responseHeaders, fields, &d.targeted);
+  return d;
+}
+
 }  // namespace strata::edge::policy

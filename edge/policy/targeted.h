@@ -38,4 +38,14 @@ CacheControl effectiveCacheControl(const http::HeaderList& responseHeaders,
                                    const TargetedFields& fields = TargetedFields{},
                                    bool* targeted = nullptr);
 
+// effectiveCacheControl with its `targeted` flag, computed once and handed to the decisions
+// that need it (decideStore, freshnessLifetime): a 1 KiB miss parsed the same directives five
+// times, ~1,850 instructions each.
+struct Directives {
+  CacheControl cc;
+  bool targeted = false;  // From a targeted field (RFC 9213), not Cache-Control.
+};
+Directives effectiveDirectives(const http::HeaderList& responseHeaders,
+                               const TargetedFields& fields = TargetedFields{});
+
 }  // namespace strata::edge::policy
