@@ -773,8 +773,10 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
     stripHopByHop(fields);
     sink.sendInterim(interim.status, interim.reason, fields);
   }
-  sink.sendHead(response->status(), response->reason(),
-                servedHeaders(headers, options_.nodeName, status, std::nullopt), length);
+  sink.sendHead(
+      response->status(), response->reason(),
+      servedHeaders(headers, options_.nodeName, status, std::nullopt, options_.hiddenHeaders),
+      length);
   if (noBody) {
     if (writer && writer->commit()) Stats::add(stats_.stored);
     sink.finish();

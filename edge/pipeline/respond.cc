@@ -15,17 +15,43 @@ bool responseHasNoBody(const std::string& method, int status) {
   return method == "HEAD" || status < 200 || status == 204 || status == 304;
 }
 
-http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& nodeName,
-                               const policy::CacheStatus& status, std::optional<std::int64_t> age) {
-  http::HeaderList headers = base;
-  headers.remove("Content-Length");
-  // Purge tags are for this node, not for clients.
-  headers.remove("Surrogate-Key");
-  headers.remove("Cache-Tag");
-  if (age) {
-    headers.remove("Age");
-    headers.add("Age", std::to_string(*age));  // RFC 9111 §5.1
+namespace {
+
+bool isHidden(std::string_view name, const std::vector<std::string>& hidden) {
+  for (const auto& h : hidden) {
+    if (http::iequals(name, h)) return true;
   }
+  return false;
+}
+
+bool hidesAny(const http::HeaderList& headers, const std::vector<std::string>& hidden) {
+  for (const auto& field : headers.fields()) {
+    if (isHidden(field.first, hidden)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& nodeName,
+                               const policy::CacheStatus& status, std::optional<std::int64_t> age,
+                               const std::vector<std::string>& hidden) {
+  // One pass over `base`, into a vector with room for the fields added below (a copy followed by
+  // removals scanned it four times and grew the copy).
+  http::HeaderList headers;
+  auto& out = headers.fields();
+  out.reserve(base.fields().size() + 3);
+  for (const auto& field : base.fields()) {
+    const std::string& name = field.first;
+    // Purge tags are for this node, not for clients.
+    if (http::iequals(name, "Content-Length") || http::iequals(name, "Surrogate-Key") ||
+        http::iequals(name, "Cache-Tag") || (age && http::iequals(name, "Age")) ||
+        isHidden(name, hidden)) {
+      continue;
+    }
+    out.push_back(field);
+  }
+  if (age) headers.add("Age", std::to_string(*age));  // RFC 9111 §5.1
   appendVia(headers, nodeName);
   headers.add("Cache-Status", status.format(nodeName));
   return headers;
@@ -34,10 +60,9 @@ http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& 
 http::HeaderList withoutHidden(const http::HeaderList& headers,
                                const std::vector<std::string>& hidden) {
   http::HeaderList out;
+  out.fields().reserve(headers.fields().size() + 1);  // + Strict-Transport-Security
   for (const auto& [name, value] : headers.fields()) {
-    bool hide = false;
-    for (const auto& h : hidden) hide = hide || http::iequals(name, h);
-    if (!hide) out.add(name, value);
+    if (!isHidden(name, hidden)) out.add(name, value);
   }
   return out;
 }
@@ -49,6 +74,10 @@ void ProtectingSink::sendInterim(int status, const std::string& reason,
 
 void ProtectingSink::sendHead(int status, const std::string& reason,
                               const http::HeaderList& headers, std::int64_t contentLength) {
+  if (hsts_.empty() && !hidesAny(headers, hidden_)) {
+    inner_.sendHead(status, reason, headers, contentLength);  // Nothing to change: no copy.
+    return;
+  }
   http::HeaderList out = withoutHidden(headers, hidden_);
   if (!hsts_.empty()) out.set("Strict-Transport-Security", hsts_);  // RFC 6797 §7.1
   inner_.sendHead(status, reason, out, contentLength);
@@ -151,10 +180,10 @@ bool ProxyPipeline::answerPreconditions(const ClientRequest& request, int respon
     case policy::Precondition::kNotModified:
       Stats::add(stats_.notModified);
       // A 304 may carry the Content-Length of the full response (RFC 9110 §8.6).
-      sink.sendHead(
-          304, "",
-          servedHeaders(notModifiedFields(responseHeaders), options_.nodeName, status, age),
-          length);
+      sink.sendHead(304, "",
+                    servedHeaders(notModifiedFields(responseHeaders), options_.nodeName, status,
+                                  age, options_.hiddenHeaders),
+                    length);
       sink.finish();
       return true;
     case policy::Precondition::kFailed:
@@ -179,7 +208,8 @@ void ProxyPipeline::serveStored(const ClientRequest& request, const storage::Sto
     return;
   }
 
-  http::HeaderList headers = servedHeaders(stored, options_.nodeName, status, age);
+  http::HeaderList headers =
+      servedHeaders(stored, options_.nodeName, status, age, options_.hiddenHeaders);
   // Ranges from the stored full response (RFC 9110 §14).
   if (request.method == "GET" && meta.status == 200 && request.headers.has("Range") &&
       policy::ifRangeAllows(request.headers, stored)) {
@@ -250,7 +280,8 @@ void ProxyPipeline::streamFill(const ClientRequest& request, Fill::Reader& reade
                           head.contentLength >= 0 ? head.contentLength : -2, status, sink)) {
     return;
   }
-  http::HeaderList headers = servedHeaders(head.headers, options_.nodeName, status, std::nullopt);
+  http::HeaderList headers =
+      servedHeaders(head.headers, options_.nodeName, status, std::nullopt, options_.hiddenHeaders);
   std::uint64_t first = 0;
   std::int64_t length = responseHasNoBody(request.method, head.status) && request.method != "HEAD"
                             ? 0
@@ -326,7 +357,8 @@ void ProxyPipeline::sendError(int status, const std::string& reason, const std::
   http::HeaderList headers = extra;
   headers.add("Content-Type", "text/plain; charset=utf-8");
   headers.add("Cache-Control", "no-store");  // The node's own errors are never cached.
-  headers = servedHeaders(headers, options_.nodeName, cacheStatus, std::nullopt);
+  headers =
+      servedHeaders(headers, options_.nodeName, cacheStatus, std::nullopt, options_.hiddenHeaders);
   std::string body = std::to_string(status) + " " + reason + ": " + message + "\n";
   sink.sendHead(status, reason, headers, static_cast<std::int64_t>(body.size()));
   if (sink.write(body.data(), body.size())) {

@@ -20,10 +20,12 @@ inline constexpr std::int64_t kEagerHeadBytes = 64 * 1024;
 bool responseHasNoBody(const std::string& method, int status);
 
 // The fields of a response this node sends: `base` without the fields the node computes
-// (Content-Length; Age when `age` is given), then Age, Via and this node's Cache-Status entry
-// after any upstream ones (RFC 9211 §2).
+// (Content-Length; Age when `age` is given), purge tags and the `hidden` fields, then Age, Via
+// and this node's Cache-Status entry after any upstream ones (RFC 9211 §2). Dropping `hidden`
+// here spares ProtectingSink a second copy of the head.
 http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& nodeName,
-                               const policy::CacheStatus& status, std::optional<std::int64_t> age);
+                               const policy::CacheStatus& status, std::optional<std::int64_t> age,
+                               const std::vector<std::string>& hidden = {});
 
 // `headers` without the fields named in `hidden` (case-insensitive), for origin hiding.
 http::HeaderList withoutHidden(const http::HeaderList& headers,
