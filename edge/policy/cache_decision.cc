@@ -65,8 +65,11 @@ LookupDecision decideLookup(const http::HeaderList& requestHeaders, int storedSt
                             std::int64_t responseTime, std::int64_t now,
                             const LookupOptions& options) {
   LookupDecision d;
-  d.lifetime =
-      freshnessLifetime(storedHeaders, storedStatus, responseTime, options.targeted).lifetime;
+  // RFC 9213 §2.2: a valid targeted field replaces Cache-Control for this cache. Parsed once for
+  // the lifetime and the directives below.
+  const Directives directives = effectiveDirectives(storedHeaders, options.targeted);
+  const CacheControl& response = directives.cc;
+  d.lifetime = freshnessLifetime(storedHeaders, storedStatus, responseTime, directives).lifetime;
   d.age = currentAge(storedHeaders, requestTime, responseTime, now);
   d.ttl = satSub(d.lifetime, d.age);
   d.hasValidators = hasValidators(storedHeaders);
@@ -74,8 +77,6 @@ LookupDecision decideLookup(const http::HeaderList& requestHeaders, int storedSt
 
   const auto requestCcText = requestHeaders.combined("Cache-Control");
   const CacheControl request = parseCacheControl(requestCcText.value_or(""));
-  // RFC 9213 §2.2: a valid targeted field replaces Cache-Control for this cache.
-  const CacheControl response = effectiveCacheControl(storedHeaders, options.targeted);
 
   // RFC 9111 §5.2.1.4: request no-cache: do not use a stored response without validating it.
   // RFC 9111 §5.4: Pragma: no-cache counts only when the request has no Cache-Control.

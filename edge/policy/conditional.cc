@@ -122,6 +122,18 @@ Precondition evaluatePreconditions(std::string_view method, const http::HeaderLi
   // RFC 9110 §13.2.1: preconditions are ignored when the response without them would not be
   // 2xx (nor 412).
   if (storedStatus < 200 || storedStatus > 299) return Precondition::kNone;
+  // Most requests carry no precondition: then none of the steps below applies, and the stored
+  // validators need not be parsed.
+  bool any = false;
+  for (const auto& field : requestHeaders.fields()) {
+    const std::string_view name = field.first;
+    if (http::iequals(name, "If-Match") || http::iequals(name, "If-None-Match") ||
+        http::iequals(name, "If-Modified-Since") || http::iequals(name, "If-Unmodified-Since")) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return Precondition::kNone;
   const std::optional<EntityTag> etag = storedEntityTag(storedHeaders);
   const std::optional<std::int64_t> lastModified = dateField(storedHeaders, "Last-Modified");
 
