@@ -25,7 +25,7 @@ bool responseHasNoBody(const std::string& method, int status);
 // here spares ProtectingSink a second copy of the head.
 http::HeaderList servedHeaders(const http::HeaderList& base, const std::string& nodeName,
                                const policy::CacheStatus& status, std::optional<std::int64_t> age,
-                               const std::vector<std::string>& hidden = {});
+                               const std::vector<std::string>& hidden);
 
 // `headers` without the fields named in `hidden` (case-insensitive), for origin hiding.
 http::HeaderList withoutHidden(const http::HeaderList& headers,

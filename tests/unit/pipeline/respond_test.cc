@@ -38,7 +38,7 @@ TEST(ServedHeadersTest, DropsComputedTagAndHiddenFieldsInOrderThenAddsAgeViaCach
   EXPECT_EQ(served.getAll("Cache-Status").back(), status.format("edge1"));
 
   // Without an age the upstream Age stays; without a hidden list Server stays.
-  const auto kept = servedHeaders(base, "edge1", status, std::nullopt);
+  const auto kept = servedHeaders(base, "edge1", status, std::nullopt, {});
   EXPECT_EQ(kept.get("Age").value_or(""), "7");
   EXPECT_EQ(kept.get("Server").value_or(""), "nginx");
   EXPECT_FALSE(kept.has("Content-Length"));
