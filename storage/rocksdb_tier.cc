@@ -31,11 +31,25 @@
 namespace strata::storage {
 namespace {
 
-constexpr char kHeadPrefix = 'h';
+// Heads are keyed by write id, which only grows (microseconds since the epoch at open, then +1
+// per write): every stored object appends one record at the end of the key space. The memtable
+// insert then starts from the last insert's position (with random digests as keys it cost ~11k
+// instructions per record), and flushed files do not overlap the ones before them, so moving
+// them down the levels rewrites nothing. The digest -> write id map is the in-memory index, which
+// holds every entry; a clean close saves it as index records, 'I' + number(4) -> entries of
+// digest(16), writeId(8), charge(8), least recently used first.
+constexpr char kHeadPrefix = 'H';
 constexpr char kChunkPrefix = 'c';
-constexpr char kIndexPrefix = 'i';
-constexpr std::size_t kHeadKeySize = 1 + 16;
-constexpr std::size_t kIndexRecordSize = 8 + 8 + 8;  // writeId, charge, responseTime.
+constexpr char kIndexPrefix = 'I';
+constexpr std::size_t kHeadKeySize = 1 + 8;
+constexpr std::size_t kIndexKeySize = 1 + 4;
+constexpr std::size_t kIndexEntrySize = 16 + 8 + 8;
+constexpr std::size_t kIndexEntriesPerRecord = 32768;  // 1 MiB records.
+// Before write-id keys, heads and one index record per head were keyed by digest under these
+// prefixes: the open moves such heads to write-id keys and drops those records.
+constexpr char kLegacyHeadPrefix = 'h';
+constexpr char kLegacyIndexPrefix = 'i';
+constexpr std::size_t kLegacyHeadKeySize = 1 + 16;
 constexpr std::size_t kChunkKeySize = 1 + 16 + 8 + 4;
 // Below this capacity the logical budget does not adapt to the measured disk usage.
 constexpr std::uint64_t kMinAdaptiveCapacity = 32 << 20;
@@ -46,7 +60,7 @@ const std::string kDirtyMarker = "mdirty";
 // that does not keep index records): every head has its index record and no other index record
 // exists, so the open reads those (~40 bytes per entry) instead of the heads (~1.4 KB for a
 // 1 KiB object, whose body is inline).
-const std::string kIndexedMarker = "mindexed";
+const std::string kIndexedMarker = "mindexed2";  // "mindexed": digest-keyed records.
 
 // Cache data is written without the WAL: a crash loses what was not flushed yet (recent entries
 // and deletions), never consistency, because heads and their chunks share one column family and
@@ -87,30 +101,28 @@ std::string chunkRangeEnd(const Digest& d, std::uint64_t writeId) {
   return chunkRangeBegin(d, writeId) + std::string(5, '\xff');
 }
 
-// Index keys and records are built on the stack: they go into every stored object's batch.
-using IndexKey = std::array<char, kHeadKeySize>;
-using IndexRecord = std::array<char, kIndexRecordSize>;
+// Head keys are built on the stack: one goes into every stored object's batch.
+using HeadKey = std::array<char, kHeadKeySize>;
 
 rocksdb::Slice slice(const auto& bytes) { return {bytes.data(), bytes.size()}; }
 
-IndexKey indexKeyFor(const Digest& d) {
-  IndexKey k;
-  k[0] = kIndexPrefix;
-  std::copy_n(reinterpret_cast<const char*>(d.data()), d.size(), k.begin() + 1);
+HeadKey headKey(std::uint64_t writeId) {
+  HeadKey k;
+  k[0] = kHeadPrefix;
+  putBigEndian(k.data() + 1, writeId, 8);
   return k;
 }
 
-IndexRecord indexRecord(std::uint64_t writeId, std::uint64_t charge, std::int64_t responseTime) {
-  IndexRecord v;
-  putBigEndian(v.data(), writeId, 8);
-  putBigEndian(v.data() + 8, charge, 8);
-  putBigEndian(v.data() + 16, static_cast<std::uint64_t>(responseTime), 8);
-  return v;
-}
-
-Digest digestFromKey(std::string_view key) {
+Digest digestFromKey(std::string_view key) {  // Of a chunk key.
   Digest d{};
   std::copy_n(key.begin() + 1, d.size(), reinterpret_cast<char*>(d.data()));
+  return d;
+}
+
+Digest digestAt(std::string_view bytes, std::size_t pos) {
+  Digest d{};
+  std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(pos), d.size(),
+              reinterpret_cast<char*>(d.data()));
   return d;
 }
 
@@ -172,9 +184,10 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
     doneCv_.notify_all();
     db_->DisableManualCompaction();  // Cut a running compaction short.
     if (worker_.joinable()) worker_.join();
+    const bool indexed = indexRecordsComplete_ && writeIndexRecords();
     rocksdb::WriteBatch closing;
     closing.Delete(kDirtyMarker);
-    if (indexRecordsComplete_) {
+    if (indexed) {
       // Nothing else writes now: the batch's two records take the next two sequence numbers.
       closing.Put(kIndexedMarker, std::to_string(db_->GetLatestSequenceNumber() + 2));
     }
@@ -243,6 +256,8 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   void collectOrphans();
   // Write-behind of small heads (commitHeadLater).
   void committerLoop();
+  // Saves the index as index records (at close, nothing else writing). False on failure.
+  bool writeIndexRecords();
   // Returns once every head queued so far is written (drainIfPending: only if `d` is queued).
   void drainCommits() const;
   void drainIfPending(const Digest& d) const;
@@ -296,6 +311,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   std::uint64_t written_ = 0;   // Heads the committer has finished with.
   bool committerIdle_ = false;
   bool commitStop_ = false;
+  mutable std::uint32_t drainWaiters_ = 0;  // Callers waiting for queued heads: no lingering.
   std::thread committer_;
 
   mutable std::mutex indexMu_;
@@ -508,6 +524,8 @@ std::string RocksDbTier::Impl::start() {
   std::uint64_t maxWriteId = 0;
   rocksdb::ReadOptions read;
   read.fill_cache = false;
+  const std::string cannotRead = "cannot read cache dir " + options_.path + ": ";
+  const std::string cannotWrite = "cannot write cache dir " + options_.path;
   // After a clean close the index records are enough. Any malformed one, and any unclean
   // shutdown, sends the open to the heads.
   bool fromHeads = unclean || !db_->Get(rocksdb::ReadOptions(), kIndexedMarker, &indexed).ok() ||
@@ -517,62 +535,78 @@ std::string RocksDbTier::Impl::start() {
     for (it->Seek(std::string(1, kIndexPrefix)); it->Valid() && it->key()[0] == kIndexPrefix;
          it->Next()) {
       const std::string_view v = view(it->value());
-      if (it->key().size() != kHeadKeySize || v.size() != kIndexRecordSize) {
+      if (it->key().size() != kIndexKeySize || v.size() % kIndexEntrySize != 0) {
         fromHeads = true;
         break;
       }
-      const std::uint64_t writeId = readBigEndian(v, 0, 8);
-      found.push_back({digestFromKey(view(it->key())), readBigEndian(v, 8, 8), writeId,
-                       static_cast<std::int64_t>(readBigEndian(v, 16, 8))});
-      maxWriteId = std::max(maxWriteId, writeId);
+      for (std::size_t at = 0; at < v.size(); at += kIndexEntrySize) {
+        const std::uint64_t writeId = readBigEndian(v, at + 16, 8);
+        found.push_back({digestAt(v, at), readBigEndian(v, at + 24, 8), writeId, 0});
+        maxWriteId = std::max(maxWriteId, writeId);
+      }
     }
-    if (!it->status().ok())
-      return "cannot read cache dir " + options_.path + ": " + it->status().ToString();
+    if (!it->status().ok()) return cannotRead + it->status().ToString();
   }
   if (fromHeads) {
     found.clear();
     maxWriteId = 0;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
-    rocksdb::WriteBatch corrupt;
-    for (it->Seek(std::string(1, kHeadPrefix)); it->Valid() && it->key()[0] == kHeadPrefix;
-         it->Next()) {
-      std::optional<HeadRecord> head;
-      if (it->key().size() == kHeadKeySize) head = decodeHead(view(it->value()));
-      if (!head) {
-        corrupt.Delete(it->key());
-        corruptEntries_.fetch_add(1, std::memory_order_relaxed);
-        unclean = true;  // Its chunks are now orphans.
-        continue;
-      }
-      const std::uint64_t charge =
-          it->value().size() + (head->inlineBody ? 0 : head->meta.bodySize);
-      found.push_back(
-          {digestFromKey(view(it->key())), charge, head->writeId, head->meta.responseTime});
-      maxWriteId = std::max(maxWriteId, head->writeId);
-    }
-    if (!it->status().ok())
-      return "cannot read cache dir " + options_.path + ": " + it->status().ToString();
-    if (corrupt.Count() > 0) db_->Write(kCacheWrite, &corrupt);
-    // Rewrite the index records from the heads: drop every old one (a version that did not keep
-    // them may have run), then one per head, in batches of bounded size.
     rocksdb::WriteBatch batch;
-    batch.DeleteRange(std::string(1, kIndexPrefix),
-                      std::string(1, static_cast<char>(kIndexPrefix + 1)));
-    for (const Found& f : found) {
-      batch.Put(slice(indexKeyFor(f.digest)),
-                slice(indexRecord(f.writeId, f.charge, f.responseTime)));
-      if (batch.Count() >= 65536) {
-        if (!db_->Write(kCacheWrite, &batch).ok()) return "cannot write cache dir " + options_.path;
-        batch.Clear();
+    const auto flushBatch = [&] {
+      if (batch.Count() < 65536) return true;
+      const bool ok = db_->Write(kCacheWrite, &batch).ok();
+      batch.Clear();
+      return ok;
+    };
+    // Heads under write-id keys, then any under the digest keys of earlier versions, which move
+    // to write-id keys.
+    for (const char prefix : {kHeadPrefix, kLegacyHeadPrefix}) {
+      const std::size_t keySize = prefix == kHeadPrefix ? kHeadKeySize : kLegacyHeadKeySize;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+      for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
+        std::optional<HeadRecord> head;
+        if (it->key().size() == keySize) head = decodeHead(view(it->value()));
+        if (head && prefix == kHeadPrefix && readBigEndian(view(it->key()), 1, 8) != head->writeId)
+          head.reset();
+        if (!head) {
+          if (prefix == kHeadPrefix) batch.Delete(it->key());  // The legacy range goes below.
+          corruptEntries_.fetch_add(1, std::memory_order_relaxed);
+          unclean = true;  // Its chunks are now orphans.
+          if (!flushBatch()) return cannotWrite;
+          continue;
+        }
+        if (prefix == kLegacyHeadPrefix) batch.Put(slice(headKey(head->writeId)), it->value());
+        const std::uint64_t charge =
+            it->value().size() + (head->inlineBody ? 0 : head->meta.bodySize);
+        found.push_back({digestOf(head->meta.key), charge, head->writeId, head->meta.responseTime});
+        maxWriteId = std::max(maxWriteId, head->writeId);
+        if (!flushBatch()) return cannotWrite;
       }
+      if (!it->status().ok()) return cannotRead + it->status().ToString();
     }
-    if (batch.Count() > 0 && !db_->Write(kCacheWrite, &batch).ok())
-      return "cannot write cache dir " + options_.path;
+    // One head per digest, the latest write: an earlier one is left over (a crash between
+    // versions, or a version that kept more): drop it, its chunks are orphans.
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+      return a.digest != b.digest ? a.digest < b.digest : a.writeId > b.writeId;
+    });
+    const auto stale = std::unique(found.begin(), found.end(), [&](const Found& a, const Found& b) {
+      return a.digest == b.digest;
+    });
+    for (auto it = stale; it != found.end(); ++it) {
+      batch.Delete(slice(headKey(it->writeId)));
+      unclean = true;
+    }
+    found.erase(stale, found.end());
+    // Drop the earlier version's heads (moved above) and index records; the index records of
+    // this format, stale now, are rewritten at the next clean close.
+    batch.DeleteRange(std::string(1, kLegacyHeadPrefix),
+                      std::string(1, static_cast<char>(kLegacyIndexPrefix + 1)));
+    if (!db_->Write(kCacheWrite, &batch).ok()) return cannotWrite;
+    // The least recently used first, as far as the heads tell.
+    std::sort(found.begin(), found.end(),
+              [](const Found& a, const Found& b) { return a.responseTime < b.responseTime; });
   }
   indexRecordsComplete_ = true;
   openedFromIndex_ = !fromHeads;
-  std::sort(found.begin(), found.end(),
-            [](const Found& a, const Found& b) { return a.responseTime < b.responseTime; });
   {
     std::lock_guard lock(indexMu_);
     index_.reserve(found.size());  // One allocation of the buckets, no rehash while filling.
@@ -595,6 +629,36 @@ std::string RocksDbTier::Impl::start() {
   committer_ = std::thread([this] { committerLoop(); });
   pthread_setname_np(committer_.native_handle(), "strata-commit");
   return "";
+}
+
+bool RocksDbTier::Impl::writeIndexRecords() {
+  try {
+    if (!db_->DeleteRange(kCacheWrite, db_->DefaultColumnFamily(), std::string(1, kIndexPrefix),
+                          std::string(1, static_cast<char>(kIndexPrefix + 1)))
+             .ok())
+      return false;
+    std::lock_guard lock(indexMu_);
+    std::string record;
+    std::uint32_t number = 0;
+    const auto put = [&] {
+      std::array<char, kIndexKeySize> key{kIndexPrefix};
+      putBigEndian(key.data() + 1, number++, 4);
+      const bool ok = db_->Put(kCacheWrite, slice(key), record).ok();
+      record.clear();
+      return ok;
+    };
+    record.reserve(kIndexEntriesPerRecord * kIndexEntrySize);
+    for (auto d = lru_.rbegin(); d != lru_.rend(); ++d) {  // Least recently used first.
+      const IndexEntry& entry = index_.at(*d);
+      record.append(reinterpret_cast<const char*>(d->data()), d->size());
+      appendBigEndian(record, entry.writeId, 8);
+      appendBigEndian(record, entry.charge, 8);
+      if (record.size() == kIndexEntriesPerRecord * kIndexEntrySize && !put()) return false;
+    }
+    return record.empty() || put();
+  } catch (...) {
+    return false;
+  }
 }
 
 void RocksDbTier::Impl::collectOrphans() {
@@ -656,11 +720,14 @@ bool RocksDbTier::Impl::deleteEntry(const Digest& d, std::optional<std::uint64_t
   if (!writeId) {
     if (auto entry = indexGet(d)) writeId = entry->writeId;
   }
-  rocksdb::WriteBatch batch;
-  batch.Delete(RocksDbTier::headKeyFor(d));
-  batch.Delete(slice(indexKeyFor(d)));
-  if (writeId) batch.DeleteRange(chunkRangeBegin(d, *writeId), chunkRangeEnd(d, *writeId));
-  const bool ok = db_->Write(kCacheWrite, &batch).ok();
+  // Every stored head is in the index: one it does not know is not on disk.
+  bool ok = true;
+  if (writeId) {
+    rocksdb::WriteBatch batch;
+    batch.Delete(slice(headKey(*writeId)));
+    batch.DeleteRange(chunkRangeBegin(d, *writeId), chunkRangeEnd(d, *writeId));
+    ok = db_->Write(kCacheWrite, &batch).ok();
+  }
   std::uint64_t charge = 0;
   {
     std::lock_guard lock(indexMu_);
@@ -690,10 +757,9 @@ bool RocksDbTier::Impl::writeHead(const Digest& d, const HeadRecord& head) {
       std::lock_guard stripe(stripeFor(d));
       const std::optional<IndexEntry> old = indexGet(d);
       rocksdb::WriteBatch batch;
-      batch.Put(RocksDbTier::headKeyFor(d), encoded);
-      batch.Put(slice(indexKeyFor(d)),
-                slice(indexRecord(head.writeId, charge, head.meta.responseTime)));
+      batch.Put(slice(headKey(head.writeId)), encoded);
       if (old && old->writeId != head.writeId) {
+        batch.Delete(slice(headKey(old->writeId)));
         batch.DeleteRange(chunkRangeBegin(d, old->writeId), chunkRangeEnd(d, old->writeId));
       }
       if (!db_->Write(kCacheWrite, &batch).ok()) return false;
@@ -728,7 +794,11 @@ bool RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
     }
     queuedBytes_ += bytes;
     ++enqueued_;
-    wake = committerIdle_;
+    // An idle committer is woken by the first head; a lingering one (see committerLoop) only
+    // once a batch is full, so a burst of misses costs it one wake-up, not one per head.
+    wake = committerIdle_ || queued_.size() == RocksDbTier::kCommitBatch ||
+           (queuedBytes_ >= RocksDbTier::kCommitQueueBytes / 2 &&
+            queuedBytes_ - bytes < RocksDbTier::kCommitQueueBytes / 2);
     committerIdle_ = false;
   } catch (...) {
     return false;
@@ -744,6 +814,13 @@ void RocksDbTier::Impl::committerLoop() {
     committerIdle_ = queued_.empty();
     commitCv_.wait(lock, [&] { return !queued_.empty() || commitStop_; });
     if (queued_.empty()) return;  // Stopping, and nothing is left to write.
+    // Linger for more heads before writing: one wake-up per batch instead of one per miss (a
+    // context switch each). Nobody waits meanwhile: readers of a queued digest (drainIfPending)
+    // and drainCommits end the linger at once, and a full batch or half-full queue wakes it.
+    commitCv_.wait_for(lock, RocksDbTier::kCommitLinger, [&] {
+      return commitStop_ || drainWaiters_ > 0 || queued_.size() >= RocksDbTier::kCommitBatch ||
+             queuedBytes_ >= RocksDbTier::kCommitQueueBytes / 2;
+    });
     batch.swap(queued_);
     lock.unlock();
     for (const QueuedHead& q : batch) {
@@ -770,7 +847,11 @@ void RocksDbTier::Impl::committerLoop() {
 
 void RocksDbTier::Impl::waitForQueued(std::unique_lock<std::mutex>& lock) const {
   const std::uint64_t target = enqueued_;
+  if (written_ >= target) return;
+  ++drainWaiters_;
+  commitCv_.notify_one();  // Ends a linger.
   drainCv_.wait(lock, [&] { return written_ >= target; });
+  --drainWaiters_;
 }
 
 void RocksDbTier::Impl::drainCommits() const {
@@ -824,27 +905,32 @@ ObjectHandle RocksDbTier::Impl::lookup(const CacheKey& key) {
     // The index holds every committed head (rebuilt at open, updated after each commit): a key
     // it lacks is a miss without a RocksDB read, which for absent keys costs filter and index
     // block reads.
-    {
-      std::lock_guard lock(indexMu_);
-      if (index_.find(d) == index_.end()) {
-        misses_.fetch_add(1, std::memory_order_relaxed);
-        return nullptr;
-      }
+    // It also gives the head's key (its write id).
+    const std::optional<IndexEntry> entry = indexGet(d);
+    if (!entry) {
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
     }
     std::string value;
-    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value);
-    if (!s.ok()) {
+    const rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value);
+    if (!s.ok()) {  // Replaced or removed since the index was read.
       misses_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
     std::optional<HeadRecord> head = decodeHead(value);
-    if (!head) {
+    if (!head || head->writeId != entry->writeId) {
       // Corrupt: remove it, unless a writer replaced it since we read it.
       std::lock_guard stripe(stripeFor(d));
+      const std::optional<IndexEntry> now = indexGet(d);
       std::string again;
-      if (db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &again).ok() &&
-          !decodeHead(again)) {
-        deleteEntry(d, std::nullopt);
+      std::optional<HeadRecord> reread;
+      if (now && now->writeId == entry->writeId &&
+          db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &again).ok()) {
+        reread = decodeHead(again);
+      }
+      if (now && now->writeId == entry->writeId && (!reread || reread->writeId != entry->writeId)) {
+        deleteEntry(d, entry->writeId);
         corruptEntries_.fetch_add(1, std::memory_order_relaxed);
       }
       misses_.fetch_add(1, std::memory_order_relaxed);
@@ -887,11 +973,14 @@ bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
     drainIfPending(d);
     {
       std::lock_guard stripe(stripeFor(d));
+      const std::optional<IndexEntry> entry = indexGet(d);
+      if (!entry) return false;
       std::string value;
-      if (!db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value).ok()) return false;
+      if (!db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value).ok())
+        return false;
       std::optional<HeadRecord> head = decodeHead(value);
-      if (!head) {
-        deleteEntry(d, std::nullopt);
+      if (!head || head->writeId != entry->writeId) {
+        deleteEntry(d, entry->writeId);
         corruptEntries_.fetch_add(1, std::memory_order_relaxed);
         return false;
       }
@@ -903,9 +992,7 @@ bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
       const std::string encoded = encodeHead(*head);
       const std::uint64_t charge = encoded.size() + (head->inlineBody ? 0 : bodySize);
       rocksdb::WriteBatch batch;
-      batch.Put(RocksDbTier::headKeyFor(d), encoded);
-      batch.Put(slice(indexKeyFor(d)),
-                slice(indexRecord(head->writeId, charge, head->meta.responseTime)));
+      batch.Put(slice(headKey(head->writeId)), encoded);
       if (!db_->Write(kCacheWrite, &batch).ok()) return false;
       {
         std::lock_guard lock(indexMu_);
@@ -925,11 +1012,13 @@ void RocksDbTier::Impl::remove(const CacheKey& key) {
     const Digest& d = key.digest();
     drainIfPending(d);
     std::lock_guard stripe(stripeFor(d));
+    const std::optional<IndexEntry> entry = indexGet(d);
+    if (!entry) return;
     std::string value;
-    if (!db_->Get(rocksdb::ReadOptions(), RocksDbTier::headKeyFor(d), &value).ok()) return;
+    if (!db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value).ok()) return;
     const std::optional<HeadRecord> head = decodeHead(value);
     if (head && head->meta.key != key.text()) return;  // Not this key's entry.
-    deleteEntry(d, head ? std::optional(head->writeId) : std::nullopt);
+    deleteEntry(d, entry->writeId);
   } catch (...) {
   }
 }
@@ -937,6 +1026,7 @@ void RocksDbTier::Impl::remove(const CacheKey& key) {
 std::size_t RocksDbTier::Impl::reclaim(const std::function<bool(const EntryMeta&)>& isDead,
                                        std::size_t maxEntries) {
   if (!isDead || maxEntries == 0) return 0;
+  drainCommits();  // The scan sees every head committed so far, queued ones too.
   std::vector<std::pair<Digest, std::uint64_t>> dead;  // (digest, writeId)
   try {
     std::lock_guard scan(reclaimMu_);
@@ -951,8 +1041,7 @@ std::size_t RocksDbTier::Impl::reclaim(const std::function<bool(const EntryMeta&
       reclaimCursor_.assign(it->key().data(), it->key().size());
       if (it->key().size() != kHeadKeySize) continue;
       const std::optional<HeadRecord> head = decodeHead(view(it->value()));
-      if (head && isDead(head->meta))
-        dead.emplace_back(digestFromKey(view(it->key())), head->writeId);
+      if (head && isDead(head->meta)) dead.emplace_back(digestOf(head->meta.key), head->writeId);
     }
     if (!it->Valid() || it->key()[0] != kHeadPrefix) reclaimCursor_.clear();  // Wrap around.
   } catch (...) {
@@ -1225,10 +1314,9 @@ std::uint64_t RocksDbTier::memoryBytes() const { return impl_->memoryBytes(); }
 
 bool RocksDbTier::openedFromIndexRecords() const { return impl_->openedFromIndex(); }
 
-std::string RocksDbTier::headKeyFor(const Digest& digest) {
-  std::string k(1, kHeadPrefix);
-  k.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-  return k;
+std::string RocksDbTier::headKeyFor(std::uint64_t writeId) {
+  const HeadKey k = headKey(writeId);
+  return {k.data(), k.size()};
 }
 
 std::string RocksDbTier::chunkKeyFor(const Digest& digest, std::uint64_t writeId,

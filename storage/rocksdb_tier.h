@@ -1,12 +1,16 @@
 #pragma once
 // RocksDbTier: a bounded on-disk cache in one RocksDB database; entries survive restarts.
 //
-// Layout (single column family, zstd-compressed, large values in integrated BlobDB files):
-//   'h' + digest(16)                                   -> head record (entry_codec.h)
+// Layout (single column family, uncompressed, large values in integrated BlobDB files):
+//   'H' + writeId(8, BE)                               -> head record (entry_codec.h)
 //   'c' + digest(16) + writeId(8, BE) + index(4, BE)  -> chunk record
-//   'i' + digest(16)                                   -> index record: writeId, charge and
-//                                                         responseTime (8 bytes each, BE)
+//   'I' + number(4, BE)                                -> index records, written at a clean
+//                                                         close: digest(16), writeId(8, BE),
+//                                                         charge(8, BE) per entry
 //   'm' + name                                         -> tier bookkeeping
+// Write ids only grow, so heads are appended at the end of the key space: the memtable insert
+// starts where the last one ended and flushed files do not overlap. Earlier versions keyed heads
+// and per-entry index records by digest ('h', 'i'); the open moves such heads to 'H' keys.
 // Bodies of at most one chunk are stored inline in the head. Larger bodies are written chunk by
 // chunk while they stream in (memory stays bounded by ~one chunk per writer); the head is written
 // last, at commit, in the same batch that deletes the replaced entry's chunks (DeleteRange), so
@@ -31,11 +35,12 @@
 //
 // Eviction policy: LRU with a second chance. An in-memory index (digest -> charge, writeId,
 // referenced bit, LRU position) is rebuilt at open (initial order: oldest responseTime first, no
-// referenced bits). A head and its index record are written and deleted in one batch; after a
-// clean close (marked with the database's sequence number, so that any later write, by another
-// program or an older version, invalidates it) the open reads only the index records, ~40 bytes
-// per entry, instead of every head with its inline body. Otherwise it reads the heads and
-// rewrites the index records. A lookup hit moves the entry to the front and sets its
+// referenced bits). A clean close saves the index as index records (least recently used first)
+// and marks them with the database's sequence number, so that any later write, by another
+// program or an older version, invalidates them; the open then reads only those, 32 bytes per
+// entry, instead of every head with its inline body, and keeps the LRU order. Otherwise (a
+// crash, or the mark does not match) it reads the heads (initial order: oldest responseTime
+// first). A lookup hit moves the entry to the front and sets its
 // referenced bit; a replacement or metadata update keeps the bit. When over budget the
 // least-recently-used entry is evicted unless its bit is set: then the bit is cleared and the
 // entry moves to the front (one more lap). Objects read more than once survive a scan of
@@ -55,6 +60,7 @@
 // is fully closed when the RocksDbTier and everything it returned are destroyed.
 // Thread-safety: all methods may be called concurrently. No method throws.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -114,13 +120,17 @@ class RocksDbTier : public CacheStore {
   std::uint64_t memoryBytes() const;
   static constexpr std::uint64_t kIndexEntryBytes = 144;
   static constexpr std::uint64_t kCommitQueueBytes = 1 << 20;
+  // The committer writes queued heads in batches: once woken it waits up to kCommitLinger for
+  // kCommitBatch heads (or half of kCommitQueueBytes) unless someone waits for them.
+  static constexpr std::size_t kCommitBatch = 64;
+  static constexpr std::chrono::milliseconds kCommitLinger{2};
   // Whether the open read the index records (after a clean close) rather than the heads.
   bool openedFromIndexRecords() const;
   // Bytes of all regular files in the cache directory right now.
   std::uint64_t diskUsageBytes() const;
 
   // The database keys used for an entry (exposed for tests and tools).
-  static std::string headKeyFor(const Digest& digest);
+  static std::string headKeyFor(std::uint64_t writeId);  // Of the head `writeId` wrote.
   static std::string chunkKeyFor(const Digest& digest, std::uint64_t writeId, std::uint32_t index);
 
   class Impl;

@@ -83,6 +83,37 @@ int countWithPrefix(rocksdb::DB& db, char prefix) {
   return n;
 }
 
+// The database key of `key`'s head ("" if none): heads are keyed by write id ('H' + 8 bytes).
+std::string headKeyOf(rocksdb::DB& db, const CacheKey& key) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("H"); it->Valid() && it->key()[0] == 'H'; it->Next()) {
+    const auto head = decodeHead(std::string_view(it->value().data(), it->value().size()));
+    if (head && head->meta.key == key.text()) return it->key().ToString();
+  }
+  return "";
+}
+
+std::string bigEndian(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(v);
+  return out;
+}
+
+// An index record as the tier's close writes them ('I' + number(4) -> digest(16), writeId(8),
+// charge(8) per entry), with one entry.
+void putIndexRecord(rocksdb::DB& db, std::uint32_t number, const Digest& digest,
+                    std::uint64_t writeId, std::uint64_t charge) {
+  std::string value(reinterpret_cast<const char*>(digest.data()), digest.size());
+  value += bigEndian(writeId) + bigEndian(charge);
+  ASSERT_TRUE(db.Put({}, "I" + bigEndian(number).substr(4), value).ok());
+}
+
+// Marks the database as closed cleanly right now, as the tier's close does, so that the next
+// open trusts the index records as they are.
+void markIndexed(rocksdb::DB& db) {
+  ASSERT_TRUE(db.Put({}, "mindexed2", std::to_string(db.GetLatestSequenceNumber() + 1)).ok());
+}
+
 // The names of this process's threads, as top -H, perf and gdb show them.
 std::vector<std::string> threadNames() {
   std::vector<std::string> names;
@@ -154,8 +185,9 @@ TEST(RocksDbTierTest, ReopenAfterCleanCloseReadsTheIndexRecords) {
   }
   {
     auto db = openRaw(dir.path());
-    EXPECT_EQ(countWithPrefix(*db, 'i'), 300);
-    EXPECT_EQ(countWithPrefix(*db, 'h'), 300);
+    EXPECT_EQ(countWithPrefix(*db, 'I'), 1);  // 300 entries fit one record.
+    EXPECT_EQ(countWithPrefix(*db, 'H'), 300);
+    EXPECT_EQ(countWithPrefix(*db, 'i') + countWithPrefix(*db, 'h'), 0);
   }
   auto tier = openTier(dir.path());
   EXPECT_TRUE(tier->openedFromIndexRecords());
@@ -177,6 +209,62 @@ TEST(RocksDbTierTest, ReopenAfterCleanCloseReadsTheIndexRecords) {
   EXPECT_EQ(readAll(o), "v299");
 }
 
+// A directory written before heads were keyed by write id ('h' + digest heads, 'i' + digest
+// index records) opens with its entries: the heads move to write-id keys, the old records go.
+TEST(RocksDbTierTest, DigestKeyedHeadsOfAnEarlierVersionAreMoved) {
+  TempDir dir;
+  const std::string big = randomBody(2 * kChunkSize + 5, 4);
+  {
+    auto tier = openTier(dir.path());
+    ASSERT_TRUE(put(*tier, "a", "body a"));
+    ASSERT_TRUE(put(*tier, "b", "body b"));
+    ASSERT_TRUE(put(*tier, "big", big));
+  }
+  {
+    auto db = openRaw(dir.path());
+    for (const char* name : {"a", "b", "big"}) {
+      const CacheKey key(name);
+      const std::string headKey = headKeyOf(*db, key);
+      std::string head;
+      ASSERT_TRUE(db->Get({}, headKey, &head).ok());
+      const std::string digest(reinterpret_cast<const char*>(key.digest().data()),
+                               key.digest().size());
+      ASSERT_TRUE(db->Put({}, "h" + digest, head).ok());
+      ASSERT_TRUE(db->Put({}, "i" + digest, std::string(24, '\0')).ok());
+      ASSERT_TRUE(db->Delete({}, headKey).ok());
+    }
+    ASSERT_TRUE(db->DeleteRange({}, db->DefaultColumnFamily(), "I", "J").ok());
+    ASSERT_TRUE(db->Put({}, "mindexed", std::to_string(db->GetLatestSequenceNumber() + 1)).ok());
+  }
+  {
+    auto tier = openTier(dir.path());
+    EXPECT_FALSE(tier->openedFromIndexRecords());
+    EXPECT_EQ(tier->stats().entries, 3u);
+    EXPECT_EQ(tier->stats().corruptEntries, 0u);
+    ObjectHandle o = tier->lookup(CacheKey("a"));
+    ASSERT_NE(o, nullptr);
+    EXPECT_EQ(readAll(o), "body a");
+    o = tier->lookup(CacheKey("big"));
+    ASSERT_NE(o, nullptr);
+    EXPECT_EQ(readAll(o), big);
+    tier->remove(CacheKey("b"));
+  }
+  {
+    auto db = openRaw(dir.path());
+    EXPECT_EQ(countWithPrefix(*db, 'h') + countWithPrefix(*db, 'i'), 0);
+    EXPECT_EQ(countWithPrefix(*db, 'H'), 2);
+    EXPECT_EQ(countWithPrefix(*db, 'I'), 1);
+    EXPECT_EQ(countWithPrefix(*db, 'c'), 3);  // The big body's chunks, not moved.
+  }
+  auto tier = openTier(dir.path());
+  EXPECT_TRUE(tier->openedFromIndexRecords());
+  EXPECT_EQ(tier->stats().entries, 2u);
+  EXPECT_EQ(tier->lookup(CacheKey("b")), nullptr);
+  ObjectHandle o = tier->lookup(CacheKey("big"));
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(readAll(o), big);
+}
+
 // Whatever wrote to the directory after the clean close (another program, a version that kept no
 // index records) or a crash makes the open read the heads again and rewrite the index records.
 TEST(RocksDbTierTest, IndexRecordsAreRebuiltFromTheHeadsWhenTheyCannotBeTrusted) {
@@ -187,18 +275,22 @@ TEST(RocksDbTierTest, IndexRecordsAreRebuiltFromTheHeadsWhenTheyCannotBeTrusted)
     for (int i = 0; i < 50; ++i) ASSERT_TRUE(put(*tier, "k" + std::to_string(i), "body"));
   }
   { ASSERT_TRUE(put(*openTier(elsewhere.path()), "extra", "extra body")); }
-  std::string extraHead;
+  std::string extraKey, extraHead;
   {
     auto db = openRaw(elsewhere.path());
-    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(CacheKey("extra").digest()), &extraHead).ok());
+    extraKey = headKeyOf(*db, CacheKey("extra"));
+    ASSERT_FALSE(extraKey.empty());
+    ASSERT_TRUE(db->Get({}, extraKey, &extraHead).ok());
   }
   {
-    // As a version that keeps no index records would leave it: an entry removed without its
-    // index record, one added without one; and a stray index record.
+    // As another program would leave it: an entry removed without its index record, one added
+    // without one; and a stray index record.
     auto db = openRaw(dir.path());
-    ASSERT_TRUE(db->Delete({}, RocksDbTier::headKeyFor(CacheKey("k1").digest())).ok());
-    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(CacheKey("extra").digest()), extraHead).ok());
-    ASSERT_TRUE(db->Put({}, "i" + std::string(16, 'z'), std::string(24, '\0')).ok());
+    const std::string k1 = headKeyOf(*db, CacheKey("k1"));
+    ASSERT_FALSE(k1.empty());
+    ASSERT_TRUE(db->Delete({}, k1).ok());
+    ASSERT_TRUE(db->Put({}, extraKey, extraHead).ok());
+    putIndexRecord(*db, 7, CacheKey("stray").digest(), 12345, 10);
   }
   {
     auto tier = openTier(dir.path());
@@ -211,7 +303,7 @@ TEST(RocksDbTierTest, IndexRecordsAreRebuiltFromTheHeadsWhenTheyCannotBeTrusted)
   }
   {
     auto db = openRaw(dir.path());
-    EXPECT_EQ(countWithPrefix(*db, 'i'), 50);      // Rewritten: the stale and stray ones are gone.
+    EXPECT_EQ(countWithPrefix(*db, 'I'), 1);       // Rewritten: the stray one is gone.
     ASSERT_TRUE(db->Put({}, "mdirty", "1").ok());  // As if the tier had not closed.
   }
   {
@@ -345,6 +437,7 @@ TEST(RocksDbTierTest, MultiChunkBodiesRoundTrip) {
 TEST(RocksDbTierTest, CorruptHeadIsMissAndRemoved) {
   TempDir dir;
   const CacheKey key("victim");
+  std::string headKey;
   {
     auto tier = openTier(dir.path());
     ASSERT_TRUE(put(*tier, "victim", "body"));
@@ -352,10 +445,11 @@ TEST(RocksDbTierTest, CorruptHeadIsMissAndRemoved) {
   }
   {
     auto db = openRaw(dir.path());
+    headKey = headKeyOf(*db, key);
     std::string head;
-    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(key.digest()), &head).ok());
+    ASSERT_TRUE(db->Get({}, headKey, &head).ok());
     head[head.size() / 2] ^= 0x20;
-    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(key.digest()), head).ok());
+    ASSERT_TRUE(db->Put({}, headKey, head).ok());
   }
   {
     auto tier = openTier(dir.path());
@@ -366,7 +460,9 @@ TEST(RocksDbTierTest, CorruptHeadIsMissAndRemoved) {
   }
   auto db = openRaw(dir.path());
   std::string head;
-  EXPECT_TRUE(db->Get({}, RocksDbTier::headKeyFor(key.digest()), &head).IsNotFound());
+  EXPECT_TRUE(db->Get({}, headKey, &head).IsNotFound());
+  EXPECT_EQ(countWithPrefix(*db, 'H'), 1);
+  EXPECT_EQ(countWithPrefix(*db, 'I'), 1);  // The bystander's entry.
 }
 
 TEST(RocksDbTierTest, GarbageHeadValueIsMissAndRemoved) {
@@ -378,7 +474,10 @@ TEST(RocksDbTierTest, GarbageHeadValueIsMissAndRemoved) {
   }
   {
     auto db = openRaw(dir.path());
-    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(key.digest()), "garbage").ok());
+    const std::string headKey = headKeyOf(*db, key);
+    ASSERT_FALSE(headKey.empty());
+    ASSERT_TRUE(db->Put({}, headKey, "garbage").ok());
+    markIndexed(*db);  // The open reads the index records, so the lookup meets the garbage.
   }
   auto tier = openTier(dir.path());
   EXPECT_EQ(tier->lookup(key), nullptr);
@@ -398,7 +497,7 @@ TEST(RocksDbTierTest, CorruptChunkIsMissAndRemoved) {
   {
     auto db = openRaw(dir.path());
     std::string headBytes;
-    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(key.digest()), &headBytes).ok());
+    ASSERT_TRUE(db->Get({}, headKeyOf(*db, key), &headBytes).ok());
     const auto head = decodeHead(headBytes);
     ASSERT_TRUE(head.has_value());
     ASSERT_EQ(head->chunkCount, 3u);
@@ -419,7 +518,8 @@ TEST(RocksDbTierTest, CorruptChunkIsMissAndRemoved) {
     EXPECT_EQ(tier->stats().entries, 0u);
   }
   auto db = openRaw(dir.path());
-  EXPECT_EQ(countWithPrefix(*db, 'h'), 0);
+  EXPECT_EQ(countWithPrefix(*db, 'H'), 0);
+  EXPECT_EQ(countWithPrefix(*db, 'I'), 0);
   EXPECT_EQ(countWithPrefix(*db, 'c'), 0);
 }
 
@@ -432,11 +532,17 @@ TEST(RocksDbTierTest, WrongFullKeyIsMiss) {
     ASSERT_TRUE(put(*tier, "owner", "owner's body"));
   }
   {
-    // Simulate a digest collision: owner's head stored under other's digest.
+    // Simulate a digest collision: the index record of a copy of owner's head says it is
+    // other's digest.
     auto db = openRaw(dir.path());
-    std::string head;
-    ASSERT_TRUE(db->Get({}, RocksDbTier::headKeyFor(owner.digest()), &head).ok());
-    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(other.digest()), head).ok());
+    std::string bytes;
+    ASSERT_TRUE(db->Get({}, headKeyOf(*db, owner), &bytes).ok());
+    auto head = decodeHead(bytes);
+    ASSERT_TRUE(head.has_value());
+    head->writeId += 1000;
+    ASSERT_TRUE(db->Put({}, RocksDbTier::headKeyFor(head->writeId), encodeHead(*head)).ok());
+    putIndexRecord(*db, 1, other.digest(), head->writeId, bytes.size());
+    markIndexed(*db);
   }
   auto tier = openTier(dir.path());
   EXPECT_EQ(tier->lookup(other), nullptr);
@@ -482,7 +588,7 @@ TEST(RocksDbTierTest, ByteBudgetEvictsLeastRecentlyUsed) {
   const std::uint64_t entries = tier->stats().entries;
   tier.reset();
   auto db = openRaw(dir.path());
-  EXPECT_EQ(countWithPrefix(*db, 'h'), static_cast<int>(entries));
+  EXPECT_EQ(countWithPrefix(*db, 'H'), static_cast<int>(entries));
 }
 
 // Many small objects on a large disk: the index, not the disk, runs out first. With a memory
@@ -539,7 +645,7 @@ TEST(RocksDbTierTest, ReplacedAndAbandonedWritesLeaveNoChunks) {
     ASSERT_TRUE(put(*tier, "c", body));
   }
   auto db = openRaw(dir.path());
-  EXPECT_EQ(countWithPrefix(*db, 'h'), 1);
+  EXPECT_EQ(countWithPrefix(*db, 'H'), 1);
   EXPECT_EQ(countWithPrefix(*db, 'c'), 3);
 }
 
