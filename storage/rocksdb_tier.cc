@@ -215,6 +215,7 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   void waitForBackgroundWork();
   std::uint64_t diskUsageBytes() const;
   std::uint64_t memoryBytes() const;
+  std::uint64_t reservedMemoryBytes() const;
 
   // Used by writers and objects.
   rocksdb::DB& db() { return *db_; }
@@ -1177,6 +1178,12 @@ std::uint64_t RocksDbTier::Impl::memoryBytes() const {
          RocksDbTier::kCommitQueueBytes;
 }
 
+std::uint64_t RocksDbTier::Impl::reservedMemoryBytes() const {
+  if (maxEntries_ == 0) return memoryBytes();
+  return maxEntries_ * RocksDbTier::kIndexEntryBytes + fixedMemoryBytes_ +
+         RocksDbTier::kCommitQueueBytes;
+}
+
 StoreStats RocksDbTier::Impl::stats() const {
   drainCommits();  // Counts include every commit made before the call.
   StoreStats s;
@@ -1311,6 +1318,8 @@ void RocksDbTier::waitForBackgroundWork() { impl_->waitForBackgroundWork(); }
 std::uint64_t RocksDbTier::diskUsageBytes() const { return impl_->diskUsageBytes(); }
 
 std::uint64_t RocksDbTier::memoryBytes() const { return impl_->memoryBytes(); }
+
+std::uint64_t RocksDbTier::reservedMemoryBytes() const { return impl_->reservedMemoryBytes(); }
 
 bool RocksDbTier::openedFromIndexRecords() const { return impl_->openedFromIndex(); }
 

@@ -51,14 +51,14 @@ class TieredCache::Writer : public EntryWriter {
 };
 
 TieredCache::TieredCache(MemoryTier& memory, RocksDbTier& disk) : memory_(memory), disk_(disk) {
-  memory_.setReservedBytes(disk_.memoryBytes());
+  memory_.setReservedBytes(disk_.reservedMemoryBytes());
 }
 
 void TieredCache::noteDiskGrowth() {
-  // The disk index grows by ~144 bytes an entry: refresh the reservation every 256 commits
-  // (~36 KiB of index), which keeps the lock the count takes off the write path.
+  // Without an entry bound the disk index grows by ~144 bytes an entry: refresh the reservation
+  // every 256 commits (~36 KiB of index), which keeps the lock the count takes off the write path.
   if ((commits_.fetch_add(1, std::memory_order_relaxed) & 255) == 0) {
-    memory_.setReservedBytes(disk_.memoryBytes());
+    memory_.setReservedBytes(disk_.reservedMemoryBytes());
   }
 }
 

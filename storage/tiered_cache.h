@@ -13,9 +13,10 @@
 // - stats(): hits/misses count TieredCache lookups; the other counters are the sums of both tiers
 //   (entries/bytes/capacity therefore count an object in both tiers twice), except droppedWrites,
 //   which is the disk tier's (the memory tier skipping a large object loses nothing).
-// - Memory: the disk tier's own memory (index, memtables, block cache; RocksDbTier::memoryBytes)
-//   is reserved out of the memory tier's budget, refreshed as entries are committed, so that the
-//   two together stay within the memory tier's configured capacity.
+// - Memory: the disk tier's own memory (index, memtables, block cache) is reserved out of the
+//   memory tier's budget, so that the two together stay within the memory tier's configured
+//   capacity: all it may grow to when its entry count is bounded (RocksDbTier::
+//   reservedMemoryBytes), else what it holds, refreshed as entries are committed.
 // Thread-safety: all methods may be called concurrently.
 
 #include <atomic>

@@ -554,8 +554,8 @@ std::unique_ptr<Node> Node::create(const Config& config, std::string* error, Clo
   storage::RocksDbTier::Options diskOptions;
   diskOptions.path = config.cacheDir;
   diskOptions.capacityBytes = config.diskBytes;
-  // The disk tier's memory is reserved out of cache.memory, up to three quarters of it (the
-  // memory tier keeps the rest): past that the disk tier evicts rather than grow its index.
+  // The disk tier's memory is reserved out of cache.memory, three quarters of it from the start
+  // (the memory tier keeps the rest): past that the disk tier evicts rather than grow its index.
   diskOptions.memoryBytes = config.memoryBytes / 4 * 3;
   std::string storeError;
   impl->disk = storage::RocksDbTier::open(diskOptions, &storeError);

@@ -145,5 +145,37 @@ TEST(TieredCacheMemoryTest, TheDiskTiersMemoryIsReservedOutOfTheMemoryBudget) {
   EXPECT_EQ(memory.reservedBytes(), 12u << 20);
 }
 
+// With the disk tier's entry count bounded, all the memory it may grow to is reserved from the
+// start: the memory tier never has to shrink as the index grows (the allocator would keep most of
+// what it frees, so the process would outgrow cache.memory).
+TEST(TieredCacheMemoryTest, ABoundedDiskTierIsReservedWhole) {
+  testing::TempDir dir;
+  std::string error;
+  auto disk = RocksDbTier::open({.path = dir.path(),
+                                 .capacityBytes = 256 << 20,
+                                 .blockCacheBytes = 1 << 20,
+                                 .writeBufferBytes = 1 << 20,
+                                 .memoryBytes = 8 << 20},
+                                &error);
+  ASSERT_NE(disk, nullptr) << error;
+  const std::uint64_t reserved = disk->reservedMemoryBytes();
+  EXPECT_LE(reserved, 8u << 20);
+  EXPECT_GT(reserved, (8u << 20) - RocksDbTier::kIndexEntryBytes);
+  EXPECT_LT(disk->memoryBytes(), reserved);  // No entries yet.
+  MemoryTier memory(16 << 20, 1 << 20, 1);
+  TieredCache cache(memory, *disk);
+  EXPECT_EQ(memory.reservedBytes(), reserved);
+  const std::string body(4000, 'b');
+  for (int i = 0; i < 3000; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    auto writer = cache.beginWrite(CacheKey(key), metaFor(key));
+    ASSERT_TRUE(writer->append(body) && writer->commit());
+  }
+  disk->waitForBackgroundWork();
+  EXPECT_EQ(disk->reservedMemoryBytes(), reserved);
+  EXPECT_EQ(memory.reservedBytes(), reserved);
+  EXPECT_LE(memory.stats().bytes, (16u << 20) - reserved + 8192);
+}
+
 }  // namespace
 }  // namespace strata::storage
