@@ -907,15 +907,16 @@ ObjectHandle RocksDbTier::Impl::lookup(const CacheKey& key) {
     // it lacks is a miss without a RocksDB read, which for absent keys costs filter and index
     // block reads.
     // It also gives the head's key (its write id).
-    const std::optional<IndexEntry> entry = indexGet(d);
-    if (!entry) {
-      misses_.fetch_add(1, std::memory_order_relaxed);
-      return nullptr;
-    }
+    std::optional<IndexEntry> entry = indexGet(d);
     std::string value;
-    const rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value);
-    if (!s.ok()) {  // Replaced or removed since the index was read.
+    rocksdb::Status s;
+    if (entry) s = db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value);
+    if (entry && s.IsNotFound()) {
+      // Replaced (a new write id) or removed since the index was read: look once more.
+      entry = indexGet(d);
+      if (entry) s = db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value);
+    }
+    if (!entry || !s.ok()) {
       misses_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
