@@ -72,15 +72,15 @@ struct StorePlan {
   storage::EntryMeta meta;
 };
 
+// `response`: the effective directives of `headers` (stripQualifiedFields returns them).
 StorePlan planStore(const ClientRequest& request, const std::string& baseKey, int status,
-                    const http::HeaderList& headers, std::int64_t contentLength,
-                    const PipelineOptions& options, std::int64_t requestTime,
-                    std::int64_t responseTime) {
+                    const http::HeaderList& headers, const policy::Directives& response,
+                    std::int64_t contentLength, const PipelineOptions& options,
+                    std::int64_t requestTime, std::int64_t responseTime) {
   StorePlan plan;
   if (contentLength >= 0 && static_cast<std::uint64_t>(contentLength) > options.maxObjectBytes) {
     return plan;
   }
-  const policy::Directives response = policy::effectiveDirectives(headers, options.lookup.targeted);
   if (policy::decideStore("GET", request.headers, status, headers, response) !=
       policy::StoreDecision::kStore) {
     return plan;
@@ -138,11 +138,15 @@ std::shared_ptr<storage::EntryWriter> beginStore(storage::CacheStore& store,
 }
 
 // Removes the fields a shared cache must not store or share: those named by private="..." and
-// no-cache="..." (RFC 9111 §5.2.2.4, §5.2.2.7).
-void stripQualifiedFields(http::HeaderList& headers, const policy::TargetedFields& targeted) {
-  for (const auto& name : policy::fieldsToStrip(policy::effectiveCacheControl(headers, targeted))) {
-    headers.remove(name);
-  }
+// no-cache="..." (RFC 9111 §5.2.2.4, §5.2.2.7). Returns the effective directives of what is
+// left (parsed once when nothing was removed, the usual case).
+policy::Directives stripQualifiedFields(http::HeaderList& headers,
+                                        const policy::TargetedFields& targeted) {
+  policy::Directives directives = policy::effectiveDirectives(headers, targeted);
+  const std::vector<std::string> strip = policy::fieldsToStrip(directives.cc);
+  if (strip.empty()) return directives;
+  for (const auto& name : strip) headers.remove(name);
+  return policy::effectiveDirectives(headers, targeted);  // A removed field may have been one.
 }
 
 origin::OriginRequest originRequestFor(const ClientRequest& request, const std::string& nodeName) {
@@ -630,10 +634,10 @@ bool ProxyPipeline::runFetch(FetchJob& job, bool deferLargeBody) {
     return false;
   }
 
-  stripQualifiedFields(headers, options_.lookup.targeted);
+  const policy::Directives directives = stripQualifiedFields(headers, options_.lookup.targeted);
   const std::int64_t length = response->contentLength();
-  StorePlan plan = planStore(job.request, job.baseKey, status, headers, length, options_,
-                             requestTime, responseTime);
+  StorePlan plan = planStore(job.request, job.baseKey, status, headers, directives, length,
+                             options_, requestTime, responseTime);
   std::shared_ptr<storage::EntryWriter> writer;
   if (plan.store) writer = beginStore(store_, job.baseKey, plan, length);
 
@@ -760,9 +764,9 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
   std::shared_ptr<storage::EntryWriter> writer;
   if (baseKey && request.method == "GET" && !request.headers.has("Range") &&
       !request.headers.has("If-None-Match") && !request.headers.has("If-Modified-Since")) {
-    stripQualifiedFields(headers, options_.lookup.targeted);
-    StorePlan plan = planStore(request, *baseKey, response->status(), headers, length, options_,
-                               requestTime, responseTime);
+    const policy::Directives directives = stripQualifiedFields(headers, options_.lookup.targeted);
+    StorePlan plan = planStore(request, *baseKey, response->status(), headers, directives, length,
+                               options_, requestTime, responseTime);
     if (plan.store) writer = beginStore(store_, *baseKey, plan, length);
     status.stored = writer != nullptr;
     if (writer) coalescer_.forgetUncacheable(*baseKey);
