@@ -55,12 +55,12 @@ constexpr std::size_t kChunkKeySize = 1 + 16 + 8 + 4;
 constexpr std::uint64_t kMinAdaptiveCapacity = 32 << 20;
 // Present while the database is open; found at open => the last run did not close cleanly.
 const std::string kDirtyMarker = "mdirty";
-// Written at a clean close with the database's sequence number after that write. Found at open
-// with the same number (nothing has written since, not even another program or an older version
-// that does not keep index records): every head has its index record and no other index record
-// exists, so the open reads those (~40 bytes per entry) instead of the heads (~1.4 KB for a
-// 1 KiB object, whose body is inline).
-const std::string kIndexedMarker = "mindexed2";  // "mindexed": digest-keyed records.
+// Written at a clean close, after the index records, with the database's sequence number after
+// that write. Found at open with the same number (nothing has written since, not even another
+// program or an older version): the index records hold exactly the index, so the open reads
+// those (32 bytes per entry) instead of the heads (~1.4 KB for a 1 KiB object, whose body is
+// inline). Earlier versions wrote "mindexed" over digest-keyed records.
+const std::string kIndexedMarker = "mindexed2";
 
 // Cache data is written without the WAL: a crash loses what was not flushed yet (recent entries
 // and deletions), never consistency, because heads and their chunks share one column family and
@@ -111,6 +111,13 @@ HeadKey headKey(std::uint64_t writeId) {
   k[0] = kHeadPrefix;
   putBigEndian(k.data() + 1, writeId, 8);
   return k;
+}
+
+// The head stored under `writeId`'s key, if it decodes and says it was written by `writeId`.
+std::optional<HeadRecord> decodeHeadOf(std::string_view bytes, std::uint64_t writeId) {
+  std::optional<HeadRecord> head = decodeHead(bytes);
+  if (head && head->writeId != writeId) head.reset();
+  return head;
 }
 
 Digest digestFromKey(std::string_view key) {  // Of a chunk key.
@@ -251,6 +258,15 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   void indexPut(const Digest& d, std::uint64_t charge, std::uint64_t writeId);
   std::uint64_t indexErase(const Digest& d);
   std::optional<IndexEntry> indexGet(const Digest& d);
+  // Reads the head `writeId` wrote into *value.
+  rocksdb::Status readHead(std::uint64_t writeId, std::string* value) const {
+    return db_->Get(rocksdb::ReadOptions(), slice(headKey(writeId)), value);
+  }
+  // Enough heads queued for the committer to write them now (commitMu_ held).
+  bool batchReady() const {
+    return queued_.size() >= RocksDbTier::kCommitBatch ||
+           queuedBytes_ >= RocksDbTier::kCommitQueueBytes / 2;
+  }
   // Deletes head and chunks of the entry (stripe lock held). Returns true on success.
   bool deleteEntry(const Digest& d, std::optional<std::uint64_t> writeId);
   void evictIfNeeded();
@@ -565,9 +581,11 @@ std::string RocksDbTier::Impl::start() {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
       for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
         std::optional<HeadRecord> head;
-        if (it->key().size() == keySize) head = decodeHead(view(it->value()));
-        if (head && prefix == kHeadPrefix && readBigEndian(view(it->key()), 1, 8) != head->writeId)
-          head.reset();
+        if (it->key().size() == keySize) {
+          head = prefix == kHeadPrefix
+                     ? decodeHeadOf(view(it->value()), readBigEndian(view(it->key()), 1, 8))
+                     : decodeHead(view(it->value()));
+        }
         if (!head) {
           if (prefix == kHeadPrefix) batch.Delete(it->key());  // The legacy range goes below.
           corruptEntries_.fetch_add(1, std::memory_order_relaxed);
@@ -796,10 +814,8 @@ bool RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
     queuedBytes_ += bytes;
     ++enqueued_;
     // An idle committer is woken by the first head; a lingering one (see committerLoop) only
-    // once a batch is full, so a burst of misses costs it one wake-up, not one per head.
-    wake = committerIdle_ || queued_.size() == RocksDbTier::kCommitBatch ||
-           (queuedBytes_ >= RocksDbTier::kCommitQueueBytes / 2 &&
-            queuedBytes_ - bytes < RocksDbTier::kCommitQueueBytes / 2);
+    // once a batch is ready, so a burst of misses costs it one wake-up, not one per head.
+    wake = committerIdle_ || batchReady();
     committerIdle_ = false;
   } catch (...) {
     return false;
@@ -818,10 +834,8 @@ void RocksDbTier::Impl::committerLoop() {
     // Linger for more heads before writing: one wake-up per batch instead of one per miss (a
     // context switch each). Nobody waits meanwhile: readers of a queued digest (drainIfPending)
     // and drainCommits end the linger at once, and a full batch or half-full queue wakes it.
-    commitCv_.wait_for(lock, RocksDbTier::kCommitLinger, [&] {
-      return commitStop_ || drainWaiters_ > 0 || queued_.size() >= RocksDbTier::kCommitBatch ||
-             queuedBytes_ >= RocksDbTier::kCommitQueueBytes / 2;
-    });
+    commitCv_.wait_for(lock, RocksDbTier::kCommitLinger,
+                       [&] { return commitStop_ || drainWaiters_ > 0 || batchReady(); });
     batch.swap(queued_);
     lock.unlock();
     for (const QueuedHead& q : batch) {
@@ -910,30 +924,27 @@ ObjectHandle RocksDbTier::Impl::lookup(const CacheKey& key) {
     std::optional<IndexEntry> entry = indexGet(d);
     std::string value;
     rocksdb::Status s;
-    if (entry) s = db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value);
+    if (entry) s = readHead(entry->writeId, &value);
     if (entry && s.IsNotFound()) {
       // Replaced (a new write id) or removed since the index was read: look once more.
       entry = indexGet(d);
-      if (entry) s = db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value);
+      if (entry) s = readHead(entry->writeId, &value);
     }
     if (!entry || !s.ok()) {
       misses_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
     }
-    std::optional<HeadRecord> head = decodeHead(value);
-    if (!head || head->writeId != entry->writeId) {
+    std::optional<HeadRecord> head = decodeHeadOf(value, entry->writeId);
+    if (!head) {
       // Corrupt: remove it, unless a writer replaced it since we read it.
       std::lock_guard stripe(stripeFor(d));
       const std::optional<IndexEntry> now = indexGet(d);
-      std::string again;
-      std::optional<HeadRecord> reread;
-      if (now && now->writeId == entry->writeId &&
-          db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &again).ok()) {
-        reread = decodeHead(again);
-      }
-      if (now && now->writeId == entry->writeId && (!reread || reread->writeId != entry->writeId)) {
-        deleteEntry(d, entry->writeId);
-        corruptEntries_.fetch_add(1, std::memory_order_relaxed);
+      if (now && now->writeId == entry->writeId) {
+        std::string again;
+        if (!readHead(entry->writeId, &again).ok() || !decodeHeadOf(again, entry->writeId)) {
+          deleteEntry(d, entry->writeId);
+          corruptEntries_.fetch_add(1, std::memory_order_relaxed);
+        }
       }
       misses_.fetch_add(1, std::memory_order_relaxed);
       return nullptr;
@@ -978,10 +989,9 @@ bool RocksDbTier::Impl::updateMeta(const CacheKey& key, const EntryMeta& meta) {
       const std::optional<IndexEntry> entry = indexGet(d);
       if (!entry) return false;
       std::string value;
-      if (!db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value).ok())
-        return false;
-      std::optional<HeadRecord> head = decodeHead(value);
-      if (!head || head->writeId != entry->writeId) {
+      if (!readHead(entry->writeId, &value).ok()) return false;
+      std::optional<HeadRecord> head = decodeHeadOf(value, entry->writeId);
+      if (!head) {
         deleteEntry(d, entry->writeId);
         corruptEntries_.fetch_add(1, std::memory_order_relaxed);
         return false;
@@ -1017,7 +1027,7 @@ void RocksDbTier::Impl::remove(const CacheKey& key) {
     const std::optional<IndexEntry> entry = indexGet(d);
     if (!entry) return;
     std::string value;
-    if (!db_->Get(rocksdb::ReadOptions(), slice(headKey(entry->writeId)), &value).ok()) return;
+    if (!readHead(entry->writeId, &value).ok()) return;
     const std::optional<HeadRecord> head = decodeHead(value);
     if (head && head->meta.key != key.text()) return;  // Not this key's entry.
     deleteEntry(d, entry->writeId);

@@ -107,15 +107,33 @@ TEST_F(TieredCacheTest, RemoveAndUpdateMetaApplyToBothTiers) {
   EXPECT_EQ(cache_->stats().misses, 1u);
 }
 
-TEST(TieredCacheMemoryTest, TheDiskTiersMemoryIsReservedOutOfTheMemoryBudget) {
-  testing::TempDir dir;
+// A disk tier with 1 MiB memtables and block cache; `memoryBytes` bounds its entries (0: none).
+std::unique_ptr<RocksDbTier> openSmallDisk(const std::string& path, std::uint64_t memoryBytes) {
   std::string error;
-  auto disk = RocksDbTier::open({.path = dir.path(),
+  auto disk = RocksDbTier::open({.path = path,
                                  .capacityBytes = 256 << 20,
                                  .blockCacheBytes = 1 << 20,
-                                 .writeBufferBytes = 1 << 20},
+                                 .writeBufferBytes = 1 << 20,
+                                 .memoryBytes = memoryBytes},
                                 &error);
-  ASSERT_NE(disk, nullptr) << error;
+  EXPECT_NE(disk, nullptr) << error;
+  return disk;
+}
+
+// Commits `count` entries of 4,000 bytes through `cache`.
+void putEntries(TieredCache& cache, int count) {
+  const std::string body(4000, 'b');
+  for (int i = 0; i < count; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    auto writer = cache.beginWrite(CacheKey(key), metaFor(key));
+    ASSERT_TRUE(writer->append(body) && writer->commit());
+  }
+}
+
+TEST(TieredCacheMemoryTest, TheDiskTiersMemoryIsReservedOutOfTheMemoryBudget) {
+  testing::TempDir dir;
+  auto disk = openSmallDisk(dir.path(), 0);
+  ASSERT_NE(disk, nullptr);
   const std::uint64_t fixed = disk->memoryBytes();
   // Two 1 MiB memtables, a 1 MiB block cache and the commit queue; no entries yet.
   EXPECT_EQ(fixed, (3u << 20) + RocksDbTier::kCommitQueueBytes);
@@ -123,13 +141,9 @@ TEST(TieredCacheMemoryTest, TheDiskTiersMemoryIsReservedOutOfTheMemoryBudget) {
   TieredCache cache(memory, *disk);
   EXPECT_EQ(memory.reservedBytes(), fixed);
 
-  const std::string body(4000, 'b');
   constexpr int kEntries = 3000;
-  for (int i = 0; i < kEntries; ++i) {
-    const std::string key = "k" + std::to_string(i);
-    auto writer = cache.beginWrite(CacheKey(key), metaFor(key));
-    ASSERT_TRUE(writer->append(body) && writer->commit());
-  }
+  putEntries(cache, kEntries);
+  if (HasFatalFailure()) return;
   // The reservation follows the index (queued heads included), refreshed every 256 commits.
   disk->waitForBackgroundWork();  // Every queued head written: the count is exact.
   EXPECT_EQ(disk->memoryBytes(), fixed + kEntries * RocksDbTier::kIndexEntryBytes);
@@ -150,14 +164,8 @@ TEST(TieredCacheMemoryTest, TheDiskTiersMemoryIsReservedOutOfTheMemoryBudget) {
 // what it frees, so the process would outgrow cache.memory).
 TEST(TieredCacheMemoryTest, ABoundedDiskTierIsReservedWhole) {
   testing::TempDir dir;
-  std::string error;
-  auto disk = RocksDbTier::open({.path = dir.path(),
-                                 .capacityBytes = 256 << 20,
-                                 .blockCacheBytes = 1 << 20,
-                                 .writeBufferBytes = 1 << 20,
-                                 .memoryBytes = 8 << 20},
-                                &error);
-  ASSERT_NE(disk, nullptr) << error;
+  auto disk = openSmallDisk(dir.path(), 8 << 20);
+  ASSERT_NE(disk, nullptr);
   const std::uint64_t reserved = disk->reservedMemoryBytes();
   EXPECT_LE(reserved, 8u << 20);
   EXPECT_GT(reserved, (8u << 20) - RocksDbTier::kIndexEntryBytes);
@@ -165,12 +173,8 @@ TEST(TieredCacheMemoryTest, ABoundedDiskTierIsReservedWhole) {
   MemoryTier memory(16 << 20, 1 << 20, 1);
   TieredCache cache(memory, *disk);
   EXPECT_EQ(memory.reservedBytes(), reserved);
-  const std::string body(4000, 'b');
-  for (int i = 0; i < 3000; ++i) {
-    const std::string key = "k" + std::to_string(i);
-    auto writer = cache.beginWrite(CacheKey(key), metaFor(key));
-    ASSERT_TRUE(writer->append(body) && writer->commit());
-  }
+  putEntries(cache, 3000);
+  if (HasFatalFailure()) return;
   disk->waitForBackgroundWork();
   EXPECT_EQ(disk->reservedMemoryBytes(), reserved);
   EXPECT_EQ(memory.reservedBytes(), reserved);
