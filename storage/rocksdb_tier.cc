@@ -273,6 +273,14 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   void collectOrphans();
   // Write-behind of small heads (commitHeadLater).
   void committerLoop();
+  struct QueuedHead;
+  // Writes a batch of queued heads as one RocksDB write and one index update (group commit).
+  // Sets ok[i] for each head; false for all when the write failed.
+  void writeHeads(const std::vector<QueuedHead>& batch, std::vector<bool>& ok);
+  // A slot of pending_ per digest: nonzero while a head of a digest of that slot is queued.
+  static std::size_t pendingSlot(const Digest& d) {
+    return (static_cast<std::size_t>(d[0]) << 8 | d[1]) % kPendingSlots;
+  }
   // Saves the index as index records (at close, nothing else writing). False on failure.
   bool writeIndexRecords();
   // Returns once every head queued so far is written (drainIfPending: only if `d` is queued).
@@ -323,6 +331,10 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   mutable std::condition_variable drainCv_;   // Wakes those waiting for queued heads.
   std::vector<QueuedHead> queued_;
   std::unordered_map<Digest, std::uint32_t, DigestHash> queuedDigests_;  // Digest -> count.
+  // Queued heads per pendingSlot, read without commitMu_: a lookup of a digest whose slot is
+  // zero has nothing queued to wait for and takes no lock (most lookups: misses of new URLs).
+  static constexpr std::size_t kPendingSlots = 4096;
+  std::array<std::atomic<std::uint32_t>, kPendingSlots> pending_{};
   std::size_t queuedBytes_ = 0;
   std::uint64_t enqueued_ = 0;  // Heads queued since open.
   std::uint64_t written_ = 0;   // Heads the committer has finished with.
@@ -796,6 +808,67 @@ bool RocksDbTier::Impl::writeHead(const Digest& d, const HeadRecord& head) {
   }
 }
 
+void RocksDbTier::Impl::writeHeads(const std::vector<QueuedHead>& batch, std::vector<bool>& ok) {
+  ok.assign(batch.size(), false);
+  try {
+    std::vector<std::string> encoded;
+    encoded.reserve(batch.size());
+    for (const QueuedHead& q : batch) encoded.push_back(encodeHead(q.head));
+    // Every stripe of the batch, in ascending order (nobody else holds two), so no other
+    // mutation of these digests interleaves between reading their old heads and the index update.
+    std::array<bool, std::tuple_size_v<decltype(stripes_)>> needed{};
+    for (const QueuedHead& q : batch) needed[&stripeFor(q.digest) - stripes_.data()] = true;
+    std::vector<std::unique_lock<std::mutex>> held;
+    held.reserve(needed.size());
+    for (std::size_t i = 0; i < needed.size(); ++i) {
+      if (needed[i]) held.emplace_back(stripes_[i]);
+    }
+    // The write id each digest has on disk once the heads before it in the batch are written.
+    std::unordered_map<Digest, std::pair<std::uint64_t, std::uint64_t>, DigestHash> current;
+    current.reserve(batch.size());  // Digest -> (write id, charge).
+    {
+      std::lock_guard lock(indexMu_);
+      for (const QueuedHead& q : batch) {
+        auto it = index_.find(q.digest);
+        if (it != index_.end())
+          current.try_emplace(q.digest, it->second.writeId, it->second.charge);
+      }
+    }
+    rocksdb::WriteBatch write;
+    std::uint64_t garbage = 0;
+    std::vector<std::uint64_t> charges(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const QueuedHead& q = batch[i];
+      charges[i] = encoded[i].size() + (q.head.inlineBody ? 0 : q.head.meta.bodySize);
+      write.Put(slice(headKey(q.head.writeId)), encoded[i]);
+      auto old = current.find(q.digest);
+      if (old != current.end()) {
+        if (old->second.first != q.head.writeId) {
+          write.Delete(slice(headKey(old->second.first)));
+          write.DeleteRange(chunkRangeBegin(q.digest, old->second.first),
+                            chunkRangeEnd(q.digest, old->second.first));
+        }
+        garbage += old->second.second;
+        old->second = {q.head.writeId, charges[i]};
+      } else {
+        current.try_emplace(q.digest, q.head.writeId, charges[i]);
+      }
+    }
+    if (!db_->Write(kCacheWrite, &write).ok()) return;
+    {
+      std::lock_guard lock(indexMu_);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        indexPut(batch[i].digest, charges[i], batch[i].head.writeId);
+      }
+    }
+    held.clear();
+    noteGarbage(garbage);
+    inserts_.fetch_add(batch.size(), std::memory_order_relaxed);
+    ok.assign(batch.size(), true);
+  } catch (...) {
+  }
+}
+
 bool RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
   const std::size_t bytes =
       sizeof(QueuedHead) + metaCharge(head.meta) + (head.inlineBody ? head.inlineBody->size() : 0);
@@ -811,6 +884,7 @@ bool RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
       queued_.pop_back();
       throw;
     }
+    pending_[pendingSlot(d)].fetch_add(1);
     queuedBytes_ += bytes;
     ++enqueued_;
     // An idle committer is woken by the first head; a lingering one (see committerLoop) only
@@ -826,6 +900,7 @@ bool RocksDbTier::Impl::commitHeadLater(const Digest& d, HeadRecord head) {
 
 void RocksDbTier::Impl::committerLoop() {
   std::vector<QueuedHead> batch;
+  std::vector<bool> ok;
   std::unique_lock lock(commitMu_);
   for (;;) {
     committerIdle_ = queued_.empty();
@@ -838,21 +913,24 @@ void RocksDbTier::Impl::committerLoop() {
                        [&] { return commitStop_ || drainWaiters_ > 0 || batchReady(); });
     batch.swap(queued_);
     lock.unlock();
-    for (const QueuedHead& q : batch) {
-      if (writeHead(q.digest, q.head)) continue;
+    writeHeads(batch, ok);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (ok[i]) continue;
       // As for a failed synchronous commit: no older version may stand in for this one.
       droppedWrites_.fetch_add(1, std::memory_order_relaxed);
       try {
-        std::lock_guard stripe(stripeFor(q.digest));
-        deleteEntry(q.digest, std::nullopt);
+        std::lock_guard stripe(stripeFor(batch[i].digest));
+        deleteEntry(batch[i].digest, std::nullopt);
       } catch (...) {
       }
     }
+    evictIfNeeded();
     lock.lock();
     for (const QueuedHead& q : batch) {
       queuedBytes_ -= q.bytes;
       auto it = queuedDigests_.find(q.digest);
       if (--it->second == 0) queuedDigests_.erase(it);
+      pending_[pendingSlot(q.digest)].fetch_sub(1);
     }
     written_ += batch.size();
     batch.clear();
@@ -875,6 +953,9 @@ void RocksDbTier::Impl::drainCommits() const {
 }
 
 void RocksDbTier::Impl::drainIfPending(const Digest& d) const {
+  // The count rises before commitHeadLater returns and falls after the head is in the index: a
+  // caller ordered after the commit sees it nonzero, or sees the head in the index.
+  if (pending_[pendingSlot(d)].load() == 0) return;
   std::unique_lock lock(commitMu_);
   if (queuedDigests_.count(d) > 0) waitForQueued(lock);
 }

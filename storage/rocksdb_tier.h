@@ -127,8 +127,9 @@ class RocksDbTier : public CacheStore {
   std::uint64_t reservedMemoryBytes() const;
   static constexpr std::uint64_t kIndexEntryBytes = 144;
   static constexpr std::uint64_t kCommitQueueBytes = 1 << 20;
-  // The committer writes queued heads in batches: once woken it waits up to kCommitLinger for
-  // kCommitBatch heads (or half of kCommitQueueBytes) unless someone waits for them.
+  // The committer writes queued heads in batches (one RocksDB write and one index update each):
+  // once woken it waits up to kCommitLinger for kCommitBatch heads (or half of
+  // kCommitQueueBytes) unless someone waits for them.
   static constexpr std::size_t kCommitBatch = 64;
   static constexpr std::chrono::milliseconds kCommitLinger{2};
   // Whether the open read the index records (after a clean close) rather than the heads.

@@ -390,8 +390,15 @@ TEST(RocksDbTierTest, BurstsOfQueuedHeadsKeepTheNewestVersionAndDropReplacedChun
       if (i % 50 == 25) {
         ASSERT_TRUE(put(*tier, k(i / 50 % 10), "small-" + std::to_string(i / 500)));
       }
+      // Versions of one key back to back: written in one batch, only the last one stays.
+      if (i == 500) {
+        for (int v = 0; v < 5; ++v) ASSERT_TRUE(put(*tier, "dup", "dup-" + std::to_string(v)));
+      }
     }
-    EXPECT_EQ(tier->stats().entries, 1010u);
+    EXPECT_EQ(tier->stats().entries, 1011u);
+    ObjectHandle dup = tier->lookup(CacheKey("dup"));
+    ASSERT_NE(dup, nullptr);
+    EXPECT_EQ(readAll(dup), "dup-4");
     for (int j = 0; j < 10; ++j) {
       ObjectHandle found = tier->lookup(CacheKey(k(j)));
       ASSERT_NE(found, nullptr) << j;
@@ -401,10 +408,14 @@ TEST(RocksDbTierTest, BurstsOfQueuedHeadsKeepTheNewestVersionAndDropReplacedChun
   {
     auto db = openRaw(dir.path());
     ASSERT_NE(db, nullptr);
-    EXPECT_EQ(countWithPrefix(*db, 'c'), 0);  // No chunk of a replaced entry is left.
+    EXPECT_EQ(countWithPrefix(*db, 'c'), 0);     // No chunk of a replaced entry is left,
+    EXPECT_EQ(countWithPrefix(*db, 'H'), 1011);  // nor the head of a replaced version.
   }
   auto tier = openTier(dir.path());
-  EXPECT_EQ(tier->stats().entries, 1010u);
+  EXPECT_EQ(tier->stats().entries, 1011u);
+  ObjectHandle dup = tier->lookup(CacheKey("dup"));
+  ASSERT_NE(dup, nullptr);
+  EXPECT_EQ(readAll(dup), "dup-4");
   for (int i = 0; i < 1000; i += 7) {
     ObjectHandle found = tier->lookup(CacheKey("g" + std::to_string(i)));
     ASSERT_NE(found, nullptr) << i;
