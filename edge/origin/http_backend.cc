@@ -44,6 +44,7 @@ class ReceivedResponse : public OriginResponse {
   int status() const override { return status_; }
   const std::string& reason() const override { return reason_; }
   const http::HeaderList& headers() const override { return headers_; }
+  http::HeaderList takeHeaders() override { return std::move(headers_); }
   std::int64_t contentLength() const override { return contentLength_; }
   const std::string& error() const override { return error_; }
   const std::vector<Interim>& interims() const override { return interims_; }

@@ -45,6 +45,9 @@ class OriginResponse {
   virtual int status() const = 0;
   virtual const std::string& reason() const = 0;
   virtual const http::HeaderList& headers() const = 0;  // Raw, including hop-by-hop fields.
+  // The headers for a caller that keeps its own copy: moved out where the response can (headers()
+  // is then empty), copied otherwise.
+  virtual http::HeaderList takeHeaders() { return headers(); }
   // Body length from Content-Length, or -1 when it is delimited otherwise.
   virtual std::int64_t contentLength() const = 0;
   // Reads up to `size` body bytes. Returns the count, 0 at the end of the body, -1 on an error

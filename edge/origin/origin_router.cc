@@ -251,6 +251,7 @@ class TrackedResponse : public OriginResponse {
   int status() const override { return inner_->status(); }
   const std::string& reason() const override { return inner_->reason(); }
   const http::HeaderList& headers() const override { return inner_->headers(); }
+  http::HeaderList takeHeaders() override { return inner_->takeHeaders(); }
   std::int64_t contentLength() const override { return inner_->contentLength(); }
   std::int64_t read(char* buffer, std::size_t size) override {
     const std::int64_t n = inner_->read(buffer, size);

@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::uint64_t kFreeSlot = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t kChunk = storage::kChunkSize;
+constexpr std::uint64_t kMinReserve = 16 * 1024;  // First allocation of a body of unknown length.
 
 }  // namespace
 
@@ -43,6 +44,7 @@ void Fill::publishHead(FillHead head) {
   {
     std::lock_guard lock(mutex_);
     storing_ = head.storing;
+    expected_ = head.contentLength;
     head_ = std::make_shared<const FillHead>(std::move(head));
   }
   changed_.notify_all();
@@ -51,11 +53,18 @@ void Fill::publishHead(FillHead head) {
 bool Fill::append(const char* data, std::size_t size) {
   std::unique_lock lock(mutex_);
   while (size > 0) {
-    if (!current_) {
-      current_ = std::make_shared<std::string>();
-      current_->reserve(kChunk);
-    }
+    if (!current_) current_ = std::make_shared<std::string>();
     std::size_t take = std::min<std::size_t>(size, kChunk - current_->size());
+    if (current_->size() + take > current_->capacity()) {
+      // As much as the rest of the body needs when its length is known (a 1 KiB body does not
+      // take a 256 KiB allocation), else growing geometrically; never past one chunk.
+      const std::uint64_t rest =
+          expected_ > 0 && static_cast<std::uint64_t>(expected_) > produced_
+              ? static_cast<std::uint64_t>(expected_) - produced_ + current_->size()
+              : std::max<std::uint64_t>(2 * current_->capacity(), kMinReserve);
+      current_->reserve(static_cast<std::size_t>(
+          std::min<std::uint64_t>(kChunk, std::max<std::uint64_t>(rest, current_->size() + take))));
+    }
     current_->append(data, take);
     produced_ += take;
     data += take;
@@ -191,8 +200,8 @@ std::size_t Fill::readers() const {
 
 std::size_t Fill::bytesHeld() const {
   std::lock_guard lock(mutex_);
-  std::size_t held = current_ ? current_->size() : 0;
-  for (const auto& chunk : window_) held += chunk->size();
+  std::size_t held = current_ ? current_->capacity() : 0;
+  for (const auto& chunk : window_) held += chunk->capacity();
   return held;
 }
 

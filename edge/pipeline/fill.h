@@ -112,7 +112,7 @@ class Fill {
  private:
   std::size_t addReader();
   void removeReader(std::size_t slot);
-  // Bytes held in memory right now (window + partial chunk), for tests of the bound.
+  // Bytes allocated right now (window + partial chunk), for tests of the bound.
  public:
   std::size_t bytesHeld() const;
 
@@ -127,6 +127,7 @@ class Fill {
   bool failed_ = false;
   std::string failure_;
   std::uint64_t produced_ = 0;
+  std::int64_t expected_ = -1;            // The body's length from the head; negative: not known.
   std::size_t baseChunk_ = 0;             // Index of window_.front().
   std::deque<storage::Chunk> window_;     // Completed chunks [baseChunk_, baseChunk_+size).
   std::shared_ptr<std::string> current_;  // The chunk being filled.

@@ -114,7 +114,7 @@ StorePlan planStore(const ClientRequest& request, const std::string& baseKey, in
 
 // Starts writing a planned entry; for a variant, first points the URL's index at its Vary.
 std::shared_ptr<storage::EntryWriter> beginStore(storage::CacheStore& store,
-                                                 const std::string& baseKey, const StorePlan& plan,
+                                                 const std::string& baseKey, StorePlan&& plan,
                                                  std::int64_t contentLength) {
   if (!plan.varySignature.empty()) {
     storage::CacheKey indexKey(baseKey);
@@ -133,7 +133,8 @@ std::shared_ptr<storage::EntryWriter> beginStore(storage::CacheStore& store,
       if (!writer || !writer->commit()) return nullptr;
     }
   }
-  auto writer = store.beginWrite(storage::CacheKey(plan.variantKey), plan.meta, contentLength);
+  auto writer =
+      store.beginWrite(storage::CacheKey(plan.variantKey), std::move(plan.meta), contentLength);
   return std::shared_ptr<storage::EntryWriter>(std::move(writer));
 }
 
@@ -594,7 +595,7 @@ bool ProxyPipeline::runFetch(FetchJob& job, bool deferLargeBody) {
       fill.fail(error);
       return false;
     }
-    headers = response->headers();
+    headers = response->takeHeaders();
     stripHopByHop(headers);
     status = response->status();
     if (status != 304 || !job.stored.object ||
@@ -639,14 +640,14 @@ bool ProxyPipeline::runFetch(FetchJob& job, bool deferLargeBody) {
   StorePlan plan = planStore(job.request, job.baseKey, status, headers, directives, length,
                              options_, requestTime, responseTime);
   std::shared_ptr<storage::EntryWriter> writer;
-  if (plan.store) writer = beginStore(store_, job.baseKey, plan, length);
+  if (plan.store) writer = beginStore(store_, job.baseKey, std::move(plan), length);
 
   FillHead head;
   head.status = status;
   head.reason = response->reason();
-  head.headers = headers;
   head.contentLength = length;
   head.varySignature = policy::varySignature(headers, job.request.headers).value_or("");
+  head.headers = std::move(headers);
   head.interims = response->interims();
   for (auto& interim : head.interims) stripHopByHop(interim.headers);
   head.requestTime = requestTime;
@@ -748,7 +749,7 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
   }
   const std::int64_t responseTime = clock_();
   status.fwdStatus = response->status();
-  http::HeaderList headers = response->headers();
+  http::HeaderList headers = response->takeHeaders();
   stripHopByHop(headers);
   if (!policy::isSafeMethod(request.method)) invalidate(request, response->status(), headers);
 
@@ -767,7 +768,7 @@ void ProxyPipeline::forwardDirect(const ClientRequest& request, const std::strin
     const policy::Directives directives = stripQualifiedFields(headers, options_.lookup.targeted);
     StorePlan plan = planStore(request, *baseKey, response->status(), headers, directives, length,
                                options_, requestTime, responseTime);
-    if (plan.store) writer = beginStore(store_, *baseKey, plan, length);
+    if (plan.store) writer = beginStore(store_, *baseKey, std::move(plan), length);
     status.stored = writer != nullptr;
     if (writer) coalescer_.forgetUncacheable(*baseKey);
   }

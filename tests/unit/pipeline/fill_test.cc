@@ -46,6 +46,35 @@ FillHead streamHead(bool storing) {
   return head;
 }
 
+TEST(FillTest, BuffersAreSizedToTheBody) {
+  // A small body with a known length takes what it needs, not a whole chunk.
+  auto small = std::make_shared<Fill>(Fill::Options{});
+  FillHead head = streamHead(true);
+  head.contentLength = 1000;
+  small->publishHead(head);
+  const std::string body = pattern(1000);
+  ASSERT_TRUE(small->append(body.data(), 600));
+  ASSERT_TRUE(small->append(body.data() + 600, 400));
+  small->finish();
+  EXPECT_GE(small->bytesHeld(), 1000u);
+  EXPECT_LT(small->bytesHeld(), 2000u);
+  Fill::Reader reader(small);
+  EXPECT_EQ(readAll(reader), body);
+  // Unknown length: a first allocation of 16 KiB, grown as the body comes, never past a chunk.
+  auto unknown = std::make_shared<Fill>(Fill::Options{});
+  unknown->publishHead(streamHead(true));
+  ASSERT_TRUE(unknown->append(body.data(), body.size()));
+  EXPECT_LE(unknown->bytesHeld(), 32u * 1024);
+  const std::string big = pattern(storage::kChunkSize + 5000, 3);
+  for (std::size_t at = 0; at < big.size(); at += 1000) {
+    ASSERT_TRUE(unknown->append(big.data() + at, std::min<std::size_t>(1000, big.size() - at)));
+  }
+  unknown->finish();
+  EXPECT_LE(unknown->bytesHeld(), 2 * storage::kChunkSize);
+  Fill::Reader second(unknown);
+  EXPECT_TRUE(readAll(second) == body + big);
+}
+
 TEST(FillTest, ReadersThatJoinLateGetTheWholeBodyThroughTheSpill) {
   auto fill = std::make_shared<Fill>(Fill::Options{});
   const std::string body = pattern(5 * storage::kChunkSize + 12345);
