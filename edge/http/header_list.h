@@ -2,6 +2,8 @@
 // An ordered list of HTTP header fields with case-insensitive name lookup.
 // Socket-free vocabulary shared by the policy module and the pipeline.
 
+#include <array>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,10 +17,26 @@ namespace strata::edge::http {
 // libc call per character).
 constexpr char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-bool iequals(std::string_view a, std::string_view b);
+// RFC 9110 §5.1: field names are compared case-insensitively (ASCII only). Inline: most calls
+// compare field names of different lengths and end at the size check.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (asciiLower(a[i]) != asciiLower(b[i])) return false;
+  }
+  return true;
+}
 
 // tchar (RFC 9110 §5.6.2): the characters of a token.
-bool isTokenChar(char c);
+inline constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) table[c] = true;
+  return table;
+}();
+inline bool isTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
 
 // The value of a hexadecimal digit (either case), or -1 for any other character.
 inline int hexDigitValue(char c) {

@@ -26,25 +26,49 @@ std::vector<std::string_view> splitList(std::string_view value) {
   return out;
 }
 
+// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (RFC 9110
+// §7.6.1), told apart by length first.
+bool isHopByHopName(std::string_view n) {
+  switch (n.size()) {
+    case 2:
+      return http::iequals(n, "TE");
+    case 7:
+      return http::iequals(n, "Trailer") || http::iequals(n, "Upgrade");
+    case 10:
+      return http::iequals(n, "Connection") || http::iequals(n, "Keep-Alive");
+    case 16:
+      return http::iequals(n, "Proxy-Connection");
+    case 17:
+      return http::iequals(n, "Transfer-Encoding");
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 void stripHopByHop(http::HeaderList& headers) {
-  std::vector<std::string> named;
-  for (auto value : headers.getAll("Connection")) {
-    for (auto token : splitList(value)) named.emplace_back(token);
-  }
-  static constexpr std::array<std::string_view, 7> kHopByHop = {
-      "Connection", "Keep-Alive",        "Proxy-Connection", "TE",
-      "Trailer",    "Transfer-Encoding", "Upgrade"};
-  // One pass over the fields (a remove() per name moved every kept field seven times or more).
+  // A first pass finds the fields to drop and the names Connection lists; most responses have
+  // none but Connection, and nothing is allocated for a head without hop-by-hop fields.
   auto& fields = headers.fields();
+  std::vector<std::string> named;
+  bool any = false;
+  for (const auto& [name, value] : fields) {
+    if (!isHopByHopName(name)) continue;
+    any = true;
+    if (http::iequals(name, "Connection")) {
+      for (auto token : splitList(value)) named.emplace_back(token);
+    }
+  }
+  if (!any) return;
+  // One pass over the fields (a remove() per name moved every kept field seven times or more).
   fields.erase(std::remove_if(fields.begin(), fields.end(),
                               [&](const http::HeaderList::Field& f) {
-                                const auto is = [&](std::string_view n) {
-                                  return http::iequals(f.first, n);
-                                };
-                                return std::any_of(kHopByHop.begin(), kHopByHop.end(), is) ||
-                                       std::any_of(named.begin(), named.end(), is);
+                                return isHopByHopName(f.first) ||
+                                       std::any_of(named.begin(), named.end(),
+                                                   [&](std::string_view n) {
+                                                     return http::iequals(f.first, n);
+                                                   });
                               }),
                fields.end());
 }
