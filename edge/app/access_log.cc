@@ -132,24 +132,35 @@ std::string_view cacheStatusClass(std::string_view cacheStatus) {
   if (auto comma = cacheStatus.rfind(','); comma != std::string_view::npos) {
     cacheStatus = cacheStatus.substr(comma + 1);
   }
-  if (cacheStatus.find_first_not_of(' ') == std::string_view::npos) return "none";
-  auto has = [&](std::string_view param) {
-    // Parameters are "; name" or "; name=value".
-    for (std::size_t at = cacheStatus.find(param); at != std::string_view::npos;
-         at = cacheStatus.find(param, at + 1)) {
-      const std::size_t end = at + param.size();
-      const bool startOk = at >= 2 && cacheStatus.substr(at - 2, 2) == "; ";
-      const bool endOk =
-          end == cacheStatus.size() || cacheStatus[end] == ';' || param.back() == '=';
-      if (startOk && endOk) return true;
+  // One pass over the parameters, each "; name" or "; name=value" after the cache's name.
+  bool hit = false, stale = false, collapsed = false, notModified = false;
+  std::string_view fwd;
+  bool forwarded = false;
+  for (std::size_t at = cacheStatus.find(';'); at != std::string_view::npos;) {
+    const std::size_t next = cacheStatus.find(';', at + 1);
+    std::string_view param = cacheStatus.substr(
+        at + 1, next == std::string_view::npos ? std::string_view::npos : next - at - 1);
+    at = next;
+    if (param.empty() || param.front() != ' ') continue;
+    param.remove_prefix(1);
+    if (param == "hit") {
+      hit = true;
+    } else if (param == "detail=stale") {
+      stale = true;
+    } else if (param == "collapsed") {
+      collapsed = true;
+    } else if (param == "fwd-status=304") {
+      notModified = true;
+    } else if (param.substr(0, 4) == "fwd=") {
+      forwarded = true;
+      fwd = param.substr(4);
     }
-    return false;
-  };
-  if (has("hit")) return has("detail=stale") ? "stale" : "hit";
-  if (has("collapsed")) return "coalesced";
-  if (has("fwd=bypass") || has("fwd=request")) return "bypass";
-  if (has("fwd=stale") && has("fwd-status=304")) return "revalidated";
-  if (has("fwd=")) return "miss";
+  }
+  if (hit) return stale ? "stale" : "hit";
+  if (collapsed) return "coalesced";
+  if (fwd == "bypass" || fwd == "request") return "bypass";
+  if (fwd == "stale" && notModified) return "revalidated";
+  if (forwarded) return "miss";
   return "none";
 }
 
