@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +39,30 @@ inline constexpr std::array<bool, 256> kTokenChars = [] {
   return table;
 }();
 inline bool isTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
+
+// field-value characters (RFC 9110 §5.5): HTAB, SP, VCHAR and obs-text; no other control byte,
+// no DEL. True when `value` has only those. Eight bytes at a time: a word is looked at byte by
+// byte only when it holds a byte below SP (a tab, or a fault) or a DEL.
+inline bool isFieldValue(std::string_view value) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  const auto fine = [](unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); };
+  std::size_t i = 0;
+  for (; i + 8 <= value.size(); i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, value.data() + i, 8);
+    const std::uint64_t del = x ^ (kOnes * 0x7f);
+    if ((((x - kOnes * 0x20) & ~x) | ((del - kOnes) & ~del)) & kHighs) {
+      for (std::size_t j = i; j < i + 8; ++j) {
+        if (!fine(static_cast<unsigned char>(value[j]))) return false;
+      }
+    }
+  }
+  for (; i < value.size(); ++i) {
+    if (!fine(static_cast<unsigned char>(value[i]))) return false;
+  }
+  return true;
+}
 
 // The value of a hexadecimal digit (either case), or -1 for any other character.
 inline int hexDigitValue(char c) {

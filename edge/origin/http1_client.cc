@@ -119,11 +119,8 @@ HeadParse parseResponseHead(std::string_view data, ResponseHead* head, std::size
       if (!http::isTokenChar(ch)) return fail(error, "invalid field name");
     }
     const auto value = trimOws(line.substr(colon + 1));
-    for (char ch : value) {
-      const auto c = static_cast<unsigned char>(ch);
-      // A CR here is a bare CR: line ends were taken off above.
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return fail(error, "control byte in a field");
-    }
+    // A CR here is a bare CR: line ends were taken off above.
+    if (!http::isFieldValue(value)) return fail(error, "control byte in a field");
     if (iequals(name, "Content-Length")) {
       bool bad = false;
       forEachListItem(value, [&](std::string_view item) {

@@ -15,9 +15,6 @@ ParseResult fail(ParseError* error, int status, const char* reason, std::string 
 
 bool isVisible(unsigned char c) { return c > 0x20 && c < 0x7f; }
 
-// field-value characters (RFC 9110 §5.5): VCHAR, SP, HTAB and obs-text.
-bool isFieldValueChar(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
-
 std::string_view trimOws(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -210,10 +207,8 @@ ParseResult parseRequestHead(std::string_view data, const ParseLimits& limits, R
       if (!http::isTokenChar(c)) return fail(error, 400, "Bad Request", "invalid header name");
     }
     const auto value = trimOws(field.substr(colon + 1));
-    for (char c : value) {
-      if (!isFieldValueChar(static_cast<unsigned char>(c))) {
-        return fail(error, 400, "Bad Request", "invalid character in header value");
-      }
+    if (!http::isFieldValue(value)) {
+      return fail(error, 400, "Bad Request", "invalid character in header value");
     }
     if (http::iequals(name, "Host")) {
       ++hosts;

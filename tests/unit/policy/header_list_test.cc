@@ -91,5 +91,32 @@ TEST(HeaderListTest, RemoveAndSet) {  // RFC 9110 §5.1 (names are case-insensit
   EXPECT_TRUE(HeaderList().empty());
 }
 
+// RFC 9110 §5.5: HTAB, SP, VCHAR and obs-text; every other control byte and DEL are refused,
+// wherever they stand in the eight-byte words the check reads.
+TEST(HeaderListTest, FieldValueCharactersAtEveryPosition) {
+  for (int b = 0; b < 256; ++b) {
+    const bool allowed = b == '\t' || (b >= 0x20 && b != 0x7f);
+    for (std::size_t length : {1, 7, 8, 9, 16, 19}) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string value(length, 'v');
+        value[at] = static_cast<char>(b);
+        EXPECT_EQ(isFieldValue(value), allowed) << "byte " << b << " at " << at << " of " << length;
+      }
+    }
+  }
+  EXPECT_TRUE(isFieldValue(""));
+  EXPECT_TRUE(isFieldValue("max-age=3600, public\t\x80\xff obs-text and tabs are fine"));
+  EXPECT_FALSE(isFieldValue("a value long enough to span words, then a bare CR\r and more"));
+}
+
+TEST(HeaderListTest, TokenCharacters) {  // RFC 9110 §5.6.2
+  const std::string tchar =
+      "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  for (int b = 0; b < 256; ++b) {
+    const bool expected = tchar.find(static_cast<char>(b)) != std::string::npos && b != 0;
+    EXPECT_EQ(isTokenChar(static_cast<char>(b)), expected) << "byte " << b;
+  }
+}
+
 }  // namespace
 }  // namespace strata::edge::http
