@@ -83,6 +83,11 @@ class CacheStore {
   // Removes the entry, if any.
   virtual void remove(const CacheKey& key) = 0;
   virtual StoreStats stats() const = 0;
+  // Grows with every commit and metadata update, after the change is visible; 0 when the store
+  // does not count them. A caller that reads the same nonzero count before a lookup and later
+  // knows that no entry was stored or updated in between (any change ordered before the second
+  // read); with 0 it has to look again.
+  virtual std::uint64_t writes() const { return 0; }
 };
 
 }  // namespace strata::storage

@@ -32,6 +32,7 @@ class TieredCache::Writer : public EntryWriter {
     const bool inMemory = memoryOk_ && memory_->commit();
     if (!inMemory) cache_.memory_.remove(key_);
     if (onDisk) cache_.noteDiskGrowth();
+    cache_.writes_.fetch_add(1);
     return onDisk || inMemory;
   }
 
@@ -103,6 +104,7 @@ std::unique_ptr<EntryWriter> TieredCache::beginWrite(const CacheKey& key, EntryM
 bool TieredCache::updateMeta(const CacheKey& key, const EntryMeta& meta) {
   const bool onDisk = disk_.updateMeta(key, meta);
   const bool inMemory = memory_.updateMeta(key, meta);
+  writes_.fetch_add(1);
   return onDisk || inMemory;
 }
 

@@ -38,6 +38,7 @@ class TieredCache : public CacheStore {
   bool updateMeta(const CacheKey& key, const EntryMeta& meta) override;
   void remove(const CacheKey& key) override;
   StoreStats stats() const override;
+  std::uint64_t writes() const override { return writes_.load(); }
 
   StoreStats memoryStats() const { return memory_.stats(); }
   StoreStats diskStats() const { return disk_.stats(); }
@@ -53,6 +54,7 @@ class TieredCache : public CacheStore {
   std::atomic<std::uint64_t> hits_{0};
   std::atomic<std::uint64_t> misses_{0};
   std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> writes_{1};  // See writes(); never 0.
 };
 
 }  // namespace strata::storage

@@ -168,6 +168,7 @@ struct ProxyPipeline::Lookup {
   storage::ObjectHandle object;  // nullptr when nothing matching is stored.
   std::string variantKey;        // Where `object` is stored.
   bool varyMiss = false;         // The URL is stored, but not for this request's variant.
+  std::uint64_t writes = 0;      // The store's writes() before the lookup.
 };
 
 struct ProxyPipeline::FetchJob {
@@ -185,6 +186,7 @@ namespace {
 ProxyPipeline::Lookup findStored(storage::CacheStore& store, const std::string& baseKey,
                                  const http::HeaderList& requestHeaders) {
   ProxyPipeline::Lookup found;
+  found.writes = store.writes();
   auto object = store.lookup(storage::CacheKey(baseKey));
   if (!object) return found;
   std::string variantKey = baseKey;
@@ -501,6 +503,9 @@ void ProxyPipeline::fetchShared(const ClientRequest& request, const std::string&
 
 bool ProxyPipeline::freshlyStored(const ClientRequest& request, const std::string& baseKey,
                                   const Lookup& found) {
+  // Nothing was stored or updated since `found` was looked up: a fill that committed before this
+  // request joined released its key after its commit, and the join is ordered after the release.
+  if (found.writes != 0 && store_.writes() == found.writes) return false;
   const Lookup again = findStored(store_, baseKey, request.headers);
   if (!again.object) return false;
   const auto& meta = again.object->meta();

@@ -107,6 +107,25 @@ TEST_F(TieredCacheTest, RemoveAndUpdateMetaApplyToBothTiers) {
   EXPECT_EQ(cache_->stats().misses, 1u);
 }
 
+// writes() tells a caller whether anything was stored or updated since it last looked: every
+// commit and metadata update moves it, lookups and removals do not.
+TEST_F(TieredCacheTest, WritesCountCommitsAndUpdates) {
+  const std::uint64_t start = cache_->writes();
+  EXPECT_NE(start, 0u);
+  ASSERT_TRUE(put(*cache_, "k", "body"));
+  const std::uint64_t afterPut = cache_->writes();
+  EXPECT_GT(afterPut, start);
+  ASSERT_NE(cache_->lookup(CacheKey("k")), nullptr);
+  EXPECT_EQ(cache_->lookup(CacheKey("absent")), nullptr);
+  EXPECT_EQ(cache_->writes(), afterPut);
+  ASSERT_TRUE(cache_->updateMeta(CacheKey("k"), metaFor("k")));
+  const std::uint64_t afterUpdate = cache_->writes();
+  EXPECT_GT(afterUpdate, afterPut);
+  cache_->remove(CacheKey("k"));
+  EXPECT_EQ(cache_->writes(), afterUpdate);
+  EXPECT_EQ(memory_->writes(), 0u);  // A tier alone does not count: callers look again.
+}
+
 // A disk tier with 1 MiB memtables and block cache; `memoryBytes` bounds its entries (0: none).
 std::unique_ptr<RocksDbTier> openSmallDisk(const std::string& path, std::uint64_t memoryBytes) {
   std::string error;
