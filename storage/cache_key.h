@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,15 @@ using Digest = std::array<std::uint8_t, 16>;
 
 // XXH3-128 of `text`, big-endian (high 64 bits first).
 Digest digestOf(std::string_view text);
+
+// For unordered containers keyed by digest: its first eight bytes, already well mixed.
+struct DigestHash {
+  std::size_t operator()(const Digest& d) const noexcept {
+    std::uint64_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return static_cast<std::size_t>(h);
+  }
+};
 
 class CacheKey {
  public:

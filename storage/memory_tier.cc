@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace strata::storage {
 namespace {
@@ -29,12 +30,13 @@ class MemoryObject : public StoredObject {
   const std::vector<Chunk> chunks_;
 };
 
-// What an entry costs beyond its body and metadata: the map and LRU nodes with their copies of
-// the key, the object and its control block, a string and a control block per chunk, and the
-// allocator's headers. Measured with 140,000 objects of 1 KiB and 8 fields: about 550 bytes
-// per entry that metaCharge() does not see.
+// What an entry costs beyond its body and metadata: the map and LRU nodes (keyed by digest),
+// the object and its control block, a string and a control block per chunk, and the
+// allocator's headers. Measured with 140,000 objects of 1 KiB and 8 fields when the nodes held
+// two copies of the key text: about 550 bytes per entry that metaCharge() does not see; the
+// charge still counts one copy of the key beyond the metadata's, to stay on the safe side.
 std::uint64_t slotOverhead(const CacheKey& key, std::size_t chunks) {
-  return 2 * key.text().size() + 320 + 96 * chunks;
+  return key.text().size() + 320 + 96 * chunks;
 }
 
 std::uint64_t totalSize(const std::vector<Chunk>& chunks) {
@@ -53,19 +55,40 @@ struct MemoryTier::Shard {
   struct Slot {
     std::shared_ptr<const MemoryObject> object;
     std::uint64_t charge = 0;
-    std::list<std::string>::iterator lru;  // Position in `lru` (front = most recent).
+    std::list<Digest>::iterator lru;  // Position in `lru` (front = most recent).
   };
+  using Map = std::unordered_map<Digest, Slot, DigestHash>;
 
-  // Removes `it` from the shard (lock held).
-  void erase(std::unordered_map<std::string, Slot>::iterator it) {
+  // The slot holding `key`: found by digest, and its object's key must be the full text (two
+  // texts with one digest are told apart; the later write replaces the earlier).
+  Map::iterator find(const CacheKey& key) {
+    auto it = map.find(key.digest());
+    if (it != map.end() && it->second.object->meta().key != key.text()) return map.end();
+    return it;
+  }
+  // Removes `it` from the shard (lock held). Its object goes to `dropped`, to be released once
+  // the lock is let go (freeing a body and its metadata is not work for the lock holder).
+  void erase(Map::iterator it, std::vector<std::shared_ptr<const MemoryObject>>& dropped) {
     bytes -= it->second.charge;
+    dropped.push_back(std::move(it->second.object));
     lru.erase(it->second.lru);
     map.erase(it);
   }
+  // Evicts from the cold end until `need` more bytes fit under `budget`, keeping at least
+  // `keep` entries. Returns how many were evicted.
+  std::uint64_t evict(std::uint64_t need, std::uint64_t budget, std::size_t keep,
+                      std::vector<std::shared_ptr<const MemoryObject>>& dropped) {
+    std::uint64_t evicted = 0;
+    while (bytes + need > budget && lru.size() > keep) {
+      erase(map.find(lru.back()), dropped);
+      ++evicted;
+    }
+    return evicted;
+  }
 
   mutable std::mutex mu;
-  std::unordered_map<std::string, Slot> map;  // Keyed by full key text.
-  std::list<std::string> lru;
+  Map map;  // Keyed by digest.
+  std::list<Digest> lru;
   std::uint64_t bytes = 0;
   std::uint64_t generation = 0;
 };
@@ -180,7 +203,7 @@ ObjectHandle MemoryTier::lookup(const CacheKey& key) {
   std::shared_ptr<const MemoryObject> found;
   {
     std::lock_guard lock(shard.mu);
-    auto it = shard.map.find(key.text());
+    auto it = shard.find(key);
     if (it != shard.map.end()) {
       shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
       found = it->second.object;
@@ -218,18 +241,16 @@ ObjectHandle MemoryTier::store(const CacheKey& key, EntryMeta meta, std::vector<
 
   Shard& shard = shardFor(key);
   std::uint64_t evicted = 0;
+  std::vector<std::shared_ptr<const MemoryObject>> dropped;  // Released after the lock.
   {
     std::lock_guard lock(shard.mu);
     if (ifGeneration && *ifGeneration != shard.generation) return nullptr;
     ++shard.generation;
-    if (auto it = shard.map.find(key.text()); it != shard.map.end()) shard.erase(it);
-    const std::uint64_t budget = evictBudget();
-    while (shard.bytes + charge > budget && !shard.lru.empty()) {
-      shard.erase(shard.map.find(shard.lru.back()));
-      ++evicted;
-    }
-    shard.lru.push_front(key.text());
-    shard.map.emplace(key.text(), Shard::Slot{object, charge, shard.lru.begin()});
+    // Whatever holds the digest goes: this key's older version, or another text's entry.
+    if (auto it = shard.map.find(key.digest()); it != shard.map.end()) shard.erase(it, dropped);
+    evicted = shard.evict(charge, evictBudget(), 0, dropped);
+    shard.lru.push_front(key.digest());
+    shard.map.emplace(key.digest(), Shard::Slot{object, charge, shard.lru.begin()});
     shard.bytes += charge;
   }
   evictions_.fetch_add(evicted, std::memory_order_relaxed);
@@ -239,9 +260,10 @@ ObjectHandle MemoryTier::store(const CacheKey& key, EntryMeta meta, std::vector<
 
 bool MemoryTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
   Shard& shard = shardFor(key);
+  std::vector<std::shared_ptr<const MemoryObject>> dropped;  // Released after the lock.
   std::lock_guard lock(shard.mu);
   ++shard.generation;
-  auto it = shard.map.find(key.text());
+  auto it = shard.find(key);
   if (it == shard.map.end()) return false;
   EntryMeta next = meta;
   next.key = key.text();
@@ -249,7 +271,7 @@ bool MemoryTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
   const std::uint64_t charge = entryCharge(key, next, it->second.object->chunkCount());
   if (charge > shardBudget_) {
     // The new metadata no longer fits: forget the entry rather than keep stale metadata.
-    shard.erase(it);
+    shard.erase(it, dropped);
     return false;
   }
   auto object = std::make_shared<const MemoryObject>(std::move(next), it->second.object->chunks());
@@ -257,20 +279,17 @@ bool MemoryTier::updateMeta(const CacheKey& key, const EntryMeta& meta) {
   it->second.object = std::move(object);
   it->second.charge = charge;
   shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
-  std::uint64_t evicted = 0;
-  while (shard.bytes > evictBudget() && shard.lru.size() > 1) {
-    shard.erase(shard.map.find(shard.lru.back()));
-    ++evicted;
-  }
+  const std::uint64_t evicted = shard.evict(0, evictBudget(), 1, dropped);
   evictions_.fetch_add(evicted, std::memory_order_relaxed);
   return true;
 }
 
 void MemoryTier::remove(const CacheKey& key) {
   Shard& shard = shardFor(key);
+  std::vector<std::shared_ptr<const MemoryObject>> dropped;  // Released after the lock.
   std::lock_guard lock(shard.mu);
   ++shard.generation;
-  if (auto it = shard.map.find(key.text()); it != shard.map.end()) shard.erase(it);
+  if (auto it = shard.find(key); it != shard.map.end()) shard.erase(it, dropped);
 }
 
 std::uint64_t MemoryTier::generation(const CacheKey& key) const {
