@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -584,9 +585,20 @@ TEST(RocksDbTierTest, ByteBudgetEvictsLeastRecentlyUsed) {
   const StoreStats s = tier->stats();
   EXPECT_EQ(s.evictions, 1u);
   EXPECT_LE(s.bytes, capacity);
+  std::map<std::string, std::size_t> sizes = {
+      {"k0", body.size()}, {"k2", body.size()}, {"k3", body.size()}};
   for (int i = 0; i < 20; ++i) {
-    put(*tier, "more-" + std::to_string(i), body.substr(0, (i * 37'000) % body.size()));
+    const std::string key = "more-" + std::to_string(i);
+    sizes[key] = (i * 37'000) % body.size();  // Inline bodies and chunked ones.
+    put(*tier, key, body.substr(0, sizes[key]));
     ASSERT_LE(tier->stats().bytes, capacity);
+  }
+  // The chunks the live entries hold: only those stay once evicted ones are removed.
+  int liveChunks = 0;
+  for (const auto& [key, size] : sizes) {
+    if (tier->lookup(CacheKey(key)) != nullptr && size >= kChunkSize) {
+      liveChunks += static_cast<int>((size + kChunkSize - 1) / kChunkSize);
+    }
   }
   // Larger than the whole budget: dropped.
   EXPECT_FALSE(put(*tier, "huge", randomBody(capacity + 1, 4)));
@@ -600,6 +612,7 @@ TEST(RocksDbTierTest, ByteBudgetEvictsLeastRecentlyUsed) {
   tier.reset();
   auto db = openRaw(dir.path());
   EXPECT_EQ(countWithPrefix(*db, 'H'), static_cast<int>(entries));
+  EXPECT_EQ(countWithPrefix(*db, 'c'), liveChunks);
 }
 
 // Many small objects on a large disk: the index, not the disk, runs out first. With a memory
