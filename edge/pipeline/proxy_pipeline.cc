@@ -191,8 +191,7 @@ ProxyPipeline::Lookup findStored(storage::CacheStore& store, const std::string& 
   if (!object) return found;
   std::string variantKey = baseKey;
   if (object->meta().extra == kVaryIndexMarker) {
-    auto signature =
-        policy::varySignature(http::HeaderList(object->meta().headers), requestHeaders);
+    auto signature = policy::varySignature(object->meta().headers, requestHeaders);
     if (!signature) {
       found.varyMiss = true;
       return found;
@@ -205,7 +204,7 @@ ProxyPipeline::Lookup findStored(storage::CacheStore& store, const std::string& 
     }
   }
   // The variant's own Vary decides (it may differ from the index after Vary changed).
-  auto own = policy::varySignature(http::HeaderList(object->meta().headers), requestHeaders);
+  auto own = policy::varySignature(object->meta().headers, requestHeaders);
   if (!own || *own != object->meta().extra) {
     found.varyMiss = true;
     return found;
@@ -345,21 +344,21 @@ void ProxyPipeline::handleCacheable(const ClientRequest& request, ResponseSink& 
       case policy::Lookup::kFresh:
         Stats::add(stats_.hits);
         status.hit = true;
-        serveStored(request, *found.object, decision.age, status, sink);
+        serveStored(request, *found.object, storedHeaders, decision.age, status, sink);
         return;
       case policy::Lookup::kStaleAllowed:
         Stats::add(stats_.hits);
         Stats::add(stats_.staleServed);
         status.hit = true;
         status.detail = "stale";
-        serveStored(request, *found.object, decision.age, status, sink);
+        serveStored(request, *found.object, storedHeaders, decision.age, status, sink);
         return;
       case policy::Lookup::kStaleWhileRevalidate:
         Stats::add(stats_.hits);
         Stats::add(stats_.staleServed);
         status.hit = true;
         status.detail = "stale";
-        serveStored(request, *found.object, decision.age, status, sink);
+        serveStored(request, *found.object, storedHeaders, decision.age, status, sink);
         startBackgroundRefresh(request, baseKey, found);
         return;
       case policy::Lookup::kRevalidate:

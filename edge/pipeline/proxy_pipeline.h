@@ -145,6 +145,10 @@ class ProxyPipeline {
                      policy::CacheStatus status, ResponseSink& sink);
   void serveStored(const ClientRequest& request, const storage::StoredObject& object,
                    std::int64_t age, policy::CacheStatus status, ResponseSink& sink);
+  // The same with the object's headers already made a HeaderList (`stored`), not copied again.
+  void serveStored(const ClientRequest& request, const storage::StoredObject& object,
+                   const http::HeaderList& stored, std::int64_t age, policy::CacheStatus status,
+                   ResponseSink& sink);
   // Answers the request's preconditions against a response (304 or 412); false when none
   // applies and the response is to be served.
   bool answerPreconditions(const ClientRequest& request, int responseStatus,

@@ -198,8 +198,13 @@ bool ProxyPipeline::answerPreconditions(const ClientRequest& request, int respon
 
 void ProxyPipeline::serveStored(const ClientRequest& request, const storage::StoredObject& object,
                                 std::int64_t age, policy::CacheStatus status, ResponseSink& sink) {
+  serveStored(request, object, http::HeaderList(object.meta().headers), age, status, sink);
+}
+
+void ProxyPipeline::serveStored(const ClientRequest& request, const storage::StoredObject& object,
+                                const http::HeaderList& stored, std::int64_t age,
+                                policy::CacheStatus status, ResponseSink& sink) {
   const auto& meta = object.meta();
-  const http::HeaderList stored(meta.headers);
   const auto size = meta.bodySize;
 
   // Conditional requests answered from cache (RFC 9111 §4.3.2, RFC 9110 §13.2).

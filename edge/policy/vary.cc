@@ -39,10 +39,12 @@ std::string normalizeValue(std::string_view value) {
 
 }  // namespace
 
-std::optional<std::string> varySignature(const http::HeaderList& responseHeaders,
-                                         const http::HeaderList& requestHeaders) {
+namespace {
+
+std::optional<std::string> signatureOf(const std::vector<std::string_view>& varyLines,
+                                       const http::HeaderList& requestHeaders) {
   std::vector<std::string> names;
-  for (auto line : responseHeaders.getAll("Vary")) {
+  for (auto line : varyLines) {
     std::size_t start = 0;
     while (start <= line.size()) {
       std::size_t comma = line.find(',', start);
@@ -70,6 +72,22 @@ std::optional<std::string> varySignature(const http::HeaderList& responseHeaders
     signature += '\n';
   }
   return signature;
+}
+
+}  // namespace
+
+std::optional<std::string> varySignature(const http::HeaderList& responseHeaders,
+                                         const http::HeaderList& requestHeaders) {
+  return signatureOf(responseHeaders.getAll("Vary"), requestHeaders);
+}
+
+std::optional<std::string> varySignature(const std::vector<http::HeaderList::Field>& responseFields,
+                                         const http::HeaderList& requestHeaders) {
+  std::vector<std::string_view> lines;
+  for (const auto& [name, value] : responseFields) {
+    if (http::iequals(name, "Vary")) lines.push_back(value);
+  }
+  return signatureOf(lines, requestHeaders);
 }
 
 }  // namespace strata::edge::policy

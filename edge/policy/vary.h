@@ -3,6 +3,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "edge/http/header_list.h"
 
@@ -14,6 +16,9 @@ namespace strata::edge::policy {
 // the response has no Vary, and nullopt when Vary contains "*" (it never matches, §4.1).
 // A stored response matches a new request when both give the same signature.
 std::optional<std::string> varySignature(const http::HeaderList& responseHeaders,
+                                         const http::HeaderList& requestHeaders);
+// The same for a stored response's fields, read where they are (no copy into a HeaderList).
+std::optional<std::string> varySignature(const std::vector<http::HeaderList::Field>& responseFields,
                                          const http::HeaderList& requestHeaders);
 
 }  // namespace strata::edge::policy
