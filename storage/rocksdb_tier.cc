@@ -265,6 +265,13 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
     return queued_.size() >= RocksDbTier::kCommitBatch ||
            queuedBytes_ >= RocksDbTier::kCommitQueueBytes / 2;
   }
+  // Adds the removal of the records `writeId` wrote for `d` to `batch`: its head, and its chunks
+  // when it may have some (see mayHaveChunks).
+  static void addRemoval(rocksdb::WriteBatch& batch, const Digest& d, std::uint64_t writeId,
+                         bool chunks) {
+    batch.Delete(slice(headKey(writeId)));
+    if (chunks) batch.DeleteRange(chunkRangeBegin(d, writeId), chunkRangeEnd(d, writeId));
+  }
   // Deletes head and chunks of the entry (stripe lock held). Returns true on success.
   bool deleteEntry(const Digest& d, std::optional<std::uint64_t> writeId);
   void evictIfNeeded();
@@ -314,8 +321,10 @@ class RocksDbTier::Impl : public std::enable_shared_from_this<Impl> {
   std::thread worker_;
 
   std::mutex reclaimMu_;
-  std::string reclaimCursor_;           // Last head key examined by reclaim(); "" = from the start.
-  std::array<std::mutex, 64> stripes_;  // Serialise mutations per digest.
+  std::string reclaimCursor_;  // Last head key examined by reclaim(); "" = from the start.
+  // Serialise mutations per digest. The committer holds every stripe of a batch at once: 32
+  // keeps that, with the index lock, under the 64 held locks ThreadSanitizer can track.
+  std::array<std::mutex, 32> stripes_;
 
   // Queued heads, oldest first. At most kCommitQueueBytes of them wait: past that,
   // commitHeadLater waits for the committer (the queue is bounded by size, not by traffic).
@@ -752,11 +761,9 @@ bool RocksDbTier::Impl::deleteEntry(const Digest& d, std::optional<std::uint64_t
   bool ok = true;
   if (writeId) {
     rocksdb::WriteBatch batch;
-    batch.Delete(slice(headKey(*writeId)));
     // Chunks of a write id the index does not hold (or no longer) are removed to be safe.
-    if (!entry || entry->writeId != *writeId || mayHaveChunks(entry->charge)) {
-      batch.DeleteRange(chunkRangeBegin(d, *writeId), chunkRangeEnd(d, *writeId));
-    }
+    addRemoval(batch, d, *writeId,
+               !entry || entry->writeId != *writeId || mayHaveChunks(entry->charge));
     ok = db_->Write(kCacheWrite, &batch).ok();
   }
   std::uint64_t charge = 0;
@@ -790,10 +797,7 @@ bool RocksDbTier::Impl::writeHead(const Digest& d, const HeadRecord& head) {
       rocksdb::WriteBatch batch;
       batch.Put(slice(headKey(head.writeId)), encoded);
       if (old && old->writeId != head.writeId) {
-        batch.Delete(slice(headKey(old->writeId)));
-        if (mayHaveChunks(old->charge)) {
-          batch.DeleteRange(chunkRangeBegin(d, old->writeId), chunkRangeEnd(d, old->writeId));
-        }
+        addRemoval(batch, d, old->writeId, mayHaveChunks(old->charge));
       }
       if (!db_->Write(kCacheWrite, &batch).ok()) return false;
       {
@@ -846,11 +850,7 @@ void RocksDbTier::Impl::writeHeads(const std::vector<QueuedHead>& batch, std::ve
       auto old = current.find(q.digest);
       if (old != current.end()) {
         if (old->second.first != q.head.writeId) {
-          write.Delete(slice(headKey(old->second.first)));
-          if (mayHaveChunks(old->second.second)) {
-            write.DeleteRange(chunkRangeBegin(q.digest, old->second.first),
-                              chunkRangeEnd(q.digest, old->second.first));
-          }
+          addRemoval(write, q.digest, old->second.first, mayHaveChunks(old->second.second));
         }
         garbage += old->second.second;
         old->second = {q.head.writeId, charges[i]};
@@ -976,7 +976,7 @@ void RocksDbTier::Impl::evictIfNeeded() {
   // Victims leave the index at once and their records go in one write per kEvictBatch: a head
   // is keyed by its write id, so a new version of a victim written meanwhile is not touched, and
   // a reader that got the victim's write id before it left still finds its head until then.
-  constexpr int kEvictBatch = 256;
+  constexpr std::uint32_t kEvictBatch = 256;  // Records (a victim with chunks takes two).
   rocksdb::WriteBatch batch;
   std::uint64_t garbage = 0;
   const auto flush = [&] {
@@ -986,7 +986,7 @@ void RocksDbTier::Impl::evictIfNeeded() {
     garbage = 0;
   };
   try {
-    for (int pending = 0;;) {
+    for (;;) {
       Digest victim;
       std::uint64_t writeId = 0;
       {
@@ -1008,17 +1008,11 @@ void RocksDbTier::Impl::evictIfNeeded() {
         std::lock_guard lock(indexMu_);
         auto it = index_.find(victim);
         if (it == index_.end() || it->second.writeId != writeId) continue;  // Changed: look again.
-        batch.Delete(slice(headKey(writeId)));
-        if (mayHaveChunks(it->second.charge)) {
-          batch.DeleteRange(chunkRangeBegin(victim, writeId), chunkRangeEnd(victim, writeId));
-        }
+        addRemoval(batch, victim, writeId, mayHaveChunks(it->second.charge));
         garbage += indexErase(victim);
       }
       evictions_.fetch_add(1, std::memory_order_relaxed);
-      if (++pending == kEvictBatch) {
-        flush();
-        pending = 0;
-      }
+      if (batch.Count() >= kEvictBatch) flush();
     }
   } catch (...) {  // Out of memory for the batch: what it holds is written, the rest waits.
   }
